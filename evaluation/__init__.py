@@ -1,0 +1,1 @@
+"""Held-out metrics and the pictures administrators read."""

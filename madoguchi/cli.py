@@ -1,0 +1,215 @@
+"""The `madoguchi` command: train, serve, classify, predict, and check data.
+
+Run from the project folder it uses the same settings, store and
+`@champion` as `make serve`. Errors end in one line on stderr naming the
+file (and line) at fault, and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from madoguchi.settings import Settings
+
+
+class CliError(Exception):
+    """A failure the user can fix; printed as one line."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "tracking_uri", None):
+        overrides["tracking_uri"] = args.tracking_uri
+    return Settings(**overrides)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.config import TrainConfig
+    from training.train import train
+
+    settings = _settings(args)
+    config = TrainConfig.from_yaml(args.config or settings.default_config)
+    result = train(config, settings, data_path=args.data, progress=not args.quiet)
+    print(result.summary())
+    return 0
+
+
+def ensure_champion(settings: Settings, progress: bool = True) -> None:
+    """Train and register the default model when the store has no `@champion` yet."""
+    from madoguchi.registry import champion_exists
+
+    if champion_exists(settings):
+        return
+    from training.config import TrainConfig
+    from training.train import train
+
+    print(f"no @{settings.model_alias} for {settings.model_name} in {settings.tracking_uri}; "
+          "training the default model from the shipped data", file=sys.stderr)
+    result = train(TrainConfig.from_yaml(settings.default_config), settings, progress=progress)
+    print(result.summary(), file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    settings = _settings(args)
+    if not args.no_train:
+        ensure_champion(settings)
+    from service.main import create_app
+
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                log_level="info", workers=1)
+    return 0
+
+
+def _classifier(settings: Settings, model_uri: str | None = None):
+    from madoguchi.inference import Classifier
+    from madoguchi.registry import load_by_alias, load_uri
+    from madoguchi.routing import load_routing_tables
+    from madoguchi.taxonomy import load_taxonomy
+    from madoguchi.tracking import configure
+
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    routing = load_routing_tables(settings.routing_dir, taxonomy)
+    if model_uri:
+        configure(settings)
+        model, info = load_uri(model_uri)
+    else:
+        model, info = load_by_alias(settings)
+    return Classifier(model, info, taxonomy, routing, settings.max_text_chars)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from madoguchi.routing import UnknownMunicipalityError
+    from madoguchi.text import TextError
+
+    classifier = _classifier(_settings(args), args.model)
+    try:
+        result = classifier.classify([args.text], args.municipality, args.top_k)[0]
+    except TextError as exc:
+        raise CliError(f"text: {exc}") from None
+    except UnknownMunicipalityError:
+        raise CliError(f"unknown municipality {args.municipality!r}; known: {', '.join(classifier.routing)}") from None
+    top = result.category
+    out = {
+        "category": {"code": top.code, "name": top.name} if top else None,
+        "confidence": result.confidence,
+        "needs_review": result.needs_review,
+        "review_reason": result.review_reason,
+        "route": top.department.name if top and top.department else None,
+        "alternatives": [{"code": a.code, "name": a.name, "confidence": a.confidence} for a in result.alternatives],
+        "model": f"{classifier.info.name}/{classifier.info.version}",
+    }
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from madoguchi.batch import predict_csv
+
+    classifier = _classifier(_settings(args), args.model)
+    stats = predict_csv(classifier, Path(args.input), Path(args.output), text_column=args.text_column,
+                        municipality=args.municipality, encoding=args.encoding, progress=not args.quiet)
+    print(f"{args.output}: {stats.rows} rows, {stats.needs_review} for review, {stats.errors} unreadable "
+          f"({stats.rows / max(stats.seconds, 1e-9):,.0f} rows/s)", file=sys.stderr)
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from madoguchi.taxonomy import load_taxonomy
+    from training.corpus import check_rows, read_rows
+
+    settings = _settings(args)
+    path = Path(args.path or settings.corpus_path)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    rows, lines, problems = read_rows(path, taxonomy)
+    problems += check_rows(rows, lines, path, taxonomy)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s) in {len(rows)} readable rows", file=sys.stderr)
+        return 1
+    print(f"{path}: {len(rows)} rows OK")
+    return 0
+
+
+def cmd_data_build(args: argparse.Namespace) -> int:
+    from madoguchi.taxonomy import load_taxonomy
+    from training.build_corpus import build
+
+    settings = _settings(args)
+    report = build(settings.corpus_path.parent, load_taxonomy(settings.taxonomy_path))
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    print(f"{settings.corpus_path}: {report}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="madoguchi", description="Route residents' inquiries to departments.")
+    parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model, log it to MLflow and register it")
+    p.add_argument("--config", help="models/configs/<name>.yaml (default: tfidf-linear)")
+    p.add_argument("--data", help="labelled corpus (JSONL); default datasets/corpus/inquiries.jsonl")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("serve", help="serve the @champion model over HTTP (trains one first if none)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--no-train", action="store_true", help="do not train when no @champion exists")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("classify", help="classify one text")
+    p.add_argument("text")
+    p.add_argument("--municipality")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("predict", help="classify every row of a CSV file")
+    p.add_argument("input")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--output", required=True)
+    p.add_argument("--municipality")
+    p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. utf-8 or cp932 (Shift_JIS)")
+    p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    data = sub.add_parser("data", help="corpus tools").add_subparsers(dest="data_command", required=True)
+    p = data.add_parser("check", help="check a labelled corpus file; exits 1 with file:line for each problem")
+    p.add_argument("path", nargs="?")
+    p.set_defaults(func=cmd_data_check)
+    p = data.add_parser("build", help="rebuild datasets/corpus/inquiries.jsonl from written/, external/, imported/")
+    p.set_defaults(func=cmd_data_build)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from madoguchi.errors import describe
+
+        message = describe(exc)
+        if message is None:
+            raise
+        print(f"madoguchi: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

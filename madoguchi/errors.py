@@ -1,0 +1,26 @@
+"""Which exceptions are the user's to fix, and how to say so in one line."""
+
+from __future__ import annotations
+
+
+def describe(exc: BaseException) -> str | None:
+    """A one-line message for a known, user-fixable error; None for a bug (let it raise)."""
+    from madoguchi.batch import BatchInputError
+    from madoguchi.registry import ModelNotFoundError
+    from madoguchi.routing import RoutingError
+    from madoguchi.taxonomy import TaxonomyError
+
+    known: tuple[type[BaseException], ...] = (BatchInputError, ModelNotFoundError, RoutingError, TaxonomyError)
+    try:
+        from training.config import ConfigError
+        from training.corpus import CorpusError
+
+        known += (ConfigError, CorpusError)
+    except ImportError:
+        pass
+    from madoguchi.cli import CliError
+
+    known += (CliError, FileNotFoundError)
+    if isinstance(exc, known):
+        return str(exc)
+    return None

@@ -1,0 +1,58 @@
+"""All runtime configuration in one validated object.
+
+Read from the environment (prefix MADOGUCHI_, plus MLflow's own
+MLFLOW_TRACKING_URI), so the same code runs on a laptop with the embedded
+SQLite store and in a container pointed at a shared tracking server. Bad
+configuration fails at start-up, not on the first request.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from madoguchi.paths import DATASETS_DIR, PROJECT_ROOT
+from madoguchi.text import DEFAULT_MAX_CHARS
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MADOGUCHI_", extra="ignore", protected_namespaces=(), validate_by_name=True
+    )
+
+    tracking_uri: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MADOGUCHI_TRACKING_URI"),
+        description="MLflow tracking and registry store; the default is a SQLite file in the project folder.",
+    )
+    artifact_root: Path = Field(
+        default=PROJECT_ROOT / "mlartifacts",
+        description="Where runs of a local (sqlite/file) store keep their artifacts.",
+    )
+    experiment: str = "madoguchi"
+    model_name: str = "madoguchi-inquiry-router"
+    model_alias: str = "champion"
+    taxonomy_path: Path = DATASETS_DIR / "taxonomy.yaml"
+    routing_dir: Path = DATASETS_DIR / "routing"
+    corpus_path: Path = DATASETS_DIR / "corpus" / "inquiries.jsonl"
+    default_config: Path = PROJECT_ROOT / "models" / "configs" / "tfidf-linear.yaml"
+    max_text_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=10, le=100_000)
+    max_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_top_k: int = Field(default=10, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("taxonomy_path", "routing_dir")
+    @classmethod
+    def _must_exist(cls, value: Path) -> Path:
+        if not value.exists():
+            raise ValueError(f"{value} does not exist")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

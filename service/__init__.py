@@ -1,0 +1,1 @@
+"""The HTTP service. It imports the core package only, never training/."""

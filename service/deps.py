@@ -1,0 +1,39 @@
+"""Shared resources handed to routes through FastAPI dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from madoguchi.inference import Classifier
+from madoguchi.routing import RoutingTable
+from madoguchi.settings import Settings
+from madoguchi.taxonomy import Taxonomy
+from service.errors import ApiError
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_taxonomy(request: Request) -> Taxonomy:
+    return request.app.state.taxonomy
+
+
+def get_routing(request: Request) -> dict[str, RoutingTable]:
+    return request.app.state.routing
+
+
+def get_classifier(request: Request) -> Classifier:
+    classifier = getattr(request.app.state, "classifier", None)
+    if classifier is None:
+        reason = getattr(request.app.state, "load_error", None) or "the model is still loading"
+        raise ApiError(503, "model_not_loaded", reason)
+    return classifier
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]
+RoutingDep = Annotated[dict[str, RoutingTable], Depends(get_routing)]
+ClassifierDep = Annotated[Classifier, Depends(get_classifier)]

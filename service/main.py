@@ -1,0 +1,70 @@
+"""Assembles the FastAPI app: settings, routers, error handlers, and the model loaded once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from madoguchi import __version__
+from madoguchi.inference import Classifier
+from madoguchi.routing import load_routing_tables
+from madoguchi.settings import Settings
+from madoguchi.taxonomy import load_taxonomy
+from service import errors
+from service.middleware import BodyGuard
+from service.routes import catalog, classify, health
+
+log = logging.getLogger("madoguchi.service")
+
+DESCRIPTION = """
+住民からの問い合わせ（窓口・Webフォーム・メール・手紙・申請書）を標準の業務分類に振り分け、
+自治体ごとの担当課を返します。Routes Japanese residents' inquiries to the municipal department
+that handles them.
+"""
+
+
+def load_classifier(app: FastAPI) -> None:
+    """Load `models:/<name>@<alias>` once; on failure keep serving and say why on /readyz."""
+    from madoguchi.registry import load_by_alias
+
+    settings: Settings = app.state.settings
+    try:
+        model, info = load_by_alias(settings)
+        classifier = Classifier(model, info, app.state.taxonomy, app.state.routing, settings.max_text_chars)
+        classifier.classify(["住民票の写しがほしい"])  # warm up (tokeniser dictionary, caches) before /readyz
+        app.state.classifier = classifier
+        log.info("serving model %s version %s (%s) from %s", info.name, info.version, info.backend,
+                 settings.tracking_uri)
+    except Exception as exc:
+        app.state.load_error = f"{type(exc).__name__}: {exc}"
+        log.error("model not loaded: %s", app.state.load_error)
+
+
+def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
+    settings = settings or Settings()
+    # Bad taxonomy or routing tables fail here, at start-up, naming the file and the code.
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    routing = load_routing_tables(settings.routing_dir, taxonomy)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.classifier is None:
+            load_classifier(app)
+        yield
+
+    app = FastAPI(title="Madoguchi 窓口", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.taxonomy = taxonomy
+    app.state.routing = routing
+    app.state.classifier = classifier
+    app.state.load_error = None
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(catalog.router)
+    app.include_router(classify.router)
+    # Each text may be up to max_text_chars (3 bytes a character in UTF-8, more when JSON-escaped).
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_batch * settings.max_text_chars * 6 + 65536)
+    return app

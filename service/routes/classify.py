@@ -1,0 +1,108 @@
+"""Classify one inquiry or a batch, and route it for a municipality."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter
+
+from madoguchi.inference import Candidate, Classification, Classifier, ModelInfo
+from madoguchi.routing import RoutingTable, UnknownMunicipalityError
+from madoguchi.text import TextError
+from service.deps import ClassifierDep, SettingsDep
+from service.errors import ApiError
+from service.schemas import (
+    AlternativeOut,
+    BatchRequest,
+    BatchResponse,
+    CategoryOut,
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    ModelOut,
+    RouteOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["classify"])
+# Logs which model version answered and what it decided; never the text itself.
+log = logging.getLogger("madoguchi.answers")
+
+ERRORS = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse},
+          422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+
+
+def _table(classifier: Classifier, municipality: str | None) -> RoutingTable | None:
+    try:
+        return classifier.table(municipality)
+    except UnknownMunicipalityError:
+        known = ", ".join(sorted(classifier.routing))
+        raise ApiError(422, "unknown_municipality",
+                       f"no routing table for municipality {municipality!r}; known: {known}") from None
+
+
+def _prepare(classifier: Classifier, texts: list[str], batch: bool) -> list[str]:
+    prepared = []
+    for index, text in enumerate(texts):
+        try:
+            prepared.append(classifier.prepare(text))
+        except TextError as exc:
+            raise ApiError(422, exc.code, str(exc), index if batch else None) from None
+    return prepared
+
+
+def _route(candidate: Candidate | None, municipality: str | None) -> RouteOut | None:
+    if candidate is None or candidate.department is None or municipality is None:
+        return None
+    d = candidate.department
+    return RouteOut(municipality=municipality, department=d.name, contact=d.contact, counter=d.counter)
+
+
+def _response(result: Classification, model: ModelOut) -> ClassifyResponse:
+    top = result.category
+    return ClassifyResponse(
+        category=CategoryOut(code=top.code, name=top.name) if top else None,
+        confidence=result.confidence,
+        alternatives=[AlternativeOut(code=a.code, name=a.name, confidence=a.confidence,
+                                     route=_route(a, result.municipality)) for a in result.alternatives],
+        needs_review=result.needs_review,
+        review_reason=result.review_reason,
+        route=_route(top, result.municipality),
+        model=model,
+    )
+
+
+def _model_out(info: ModelInfo) -> ModelOut:
+    return ModelOut(name=info.name, version=info.version, backend=info.backend)
+
+
+def _log(info: ModelInfo, results: list[Classification], started: float, municipality: str | None) -> None:
+    if log.isEnabledFor(logging.INFO):
+        codes = ",".join(r.category.code if r.category else "-" for r in results[:20])
+        log.info("model=%s/%s municipality=%s n=%d codes=%s review=%d ms=%.2f", info.name, info.version,
+                 municipality or "-", len(results), codes, sum(r.needs_review for r in results),
+                 (time.perf_counter() - started) * 1000)
+
+
+@router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
+async def classify(request: ClassifyRequest, classifier: ClassifierDep) -> ClassifyResponse:
+    """Classify one inquiry: category, confidence, alternatives, review flag and route."""
+    started = time.perf_counter()
+    table = _table(classifier, request.municipality)
+    results = classifier.classify_prepared(_prepare(classifier, [request.text], batch=False), table, request.top_k)
+    _log(classifier.info, results, started, request.municipality)
+    return _response(results[0], _model_out(classifier.info))
+
+
+@router.post("/classify/batch", response_model=BatchResponse, responses=ERRORS)
+def classify_batch(request: BatchRequest, classifier: ClassifierDep, settings: SettingsDep) -> BatchResponse:
+    """Classify up to 1,000 inquiries in one call; answers come in the order of `texts`."""
+    started = time.perf_counter()
+    if len(request.texts) > settings.max_batch:
+        raise ApiError(422, "batch_too_large",
+                       f"{len(request.texts)} texts in one batch; the limit is {settings.max_batch}")
+    table = _table(classifier, request.municipality)
+    results = classifier.classify_prepared(_prepare(classifier, request.texts, batch=True), table, request.top_k)
+    _log(classifier.info, results, started, request.municipality)
+    model = _model_out(classifier.info)
+    return BatchResponse(results=[_response(r, model) for r in results])

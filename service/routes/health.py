@@ -1,0 +1,25 @@
+"""Liveness and readiness: a process can be up (healthz) before its model is loaded (readyz)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    classifier = getattr(request.app.state, "classifier", None)
+    if classifier is None:
+        return JSONResponse({"status": "not_ready", "error": "model_not_loaded",
+                             "message": getattr(request.app.state, "load_error", None) or "loading"},
+                            status_code=503)
+    info = classifier.info
+    return JSONResponse({"status": "ready", "model": {"name": info.name, "version": info.version,
+                                                       "backend": info.backend}})

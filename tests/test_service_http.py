@@ -1,0 +1,132 @@
+"""The HTTP API against a real uvicorn process on a free loopback port."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def post(server, path: str, **kwargs) -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", timeout=30, **kwargs)
+
+
+def test_classify_returns_category_confidence_alternatives_route_and_model(server):
+    r = post(server, "/v1/classify", json={"text": "引っ越したので住所変更をしたい", "municipality": "takamatsu"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["category"] == {"code": "juki", "name": "住民基本台帳"}
+    assert 0 <= body["confidence"] <= 1
+    assert len(body["alternatives"]) == 3
+    assert all(a["code"] != "juki" for a in body["alternatives"])
+    assert body["route"]["department"] == "市民局市民課"
+    assert body["route"]["municipality"] == "takamatsu"
+    assert body["model"]["version"] == "1"
+    assert isinstance(body["needs_review"], bool)
+
+
+def test_curl_default_form_content_type_is_read_as_json(server):
+    r = post(server, "/v1/classify", content='{"text": "粗大ごみを出したい", "municipality": "sample-town"}'.encode(),
+             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200, r.text
+    assert r.json()["route"]["department"] == "住民課"
+
+
+def test_top_k_and_no_municipality(server):
+    r = post(server, "/v1/classify", json={"text": "児童手当の申請をしたい", "top_k": 1})
+    body = r.json()
+    assert len(body["alternatives"]) == 1
+    assert body["route"] is None
+
+
+def test_batch_answers_in_order(server):
+    texts = ["住民票の写しがほしい", "粗大ごみを出したい", "児童手当の申請"] * 5
+    r = post(server, "/v1/classify/batch", json={"texts": texts, "municipality": "takamatsu"})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert len(results) == 15
+    codes = [x["category"]["code"] if x["category"] else None for x in results[:3]]
+    assert codes == ["juki", "gomi", "jido_teate"]
+    assert [x["category"] for x in results[3:6]] == [x["category"] for x in results[:3]]
+
+
+def test_catalog_and_health_endpoints(server):
+    cats = httpx.get(f"{server.url}/v1/categories").json()
+    assert cats["taxonomy_version"] == 1 and len(cats["categories"]) == 31
+    munis = {m["id"] for m in httpx.get(f"{server.url}/v1/municipalities").json()["municipalities"]}
+    assert munis == {"takamatsu", "sample-town"}
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    ready = httpx.get(f"{server.url}/readyz").json()
+    assert ready["status"] == "ready" and ready["model"]["version"] == "1"
+
+
+def test_openapi_docs_carry_japanese_examples(server):
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+    spec = httpx.get(f"{server.url}/openapi.json").text
+    assert "引っ越したので住所変更をしたい" in spec
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "error"),
+    [
+        ({"json": {"text": ""}}, 422, "empty_text"),
+        ({"json": {"text": "   \n\t "}}, 422, "empty_text"),
+        ({"json": {"text": "\u0000\u0001\u0002"}}, 422, "empty_text"),
+        ({"json": {"text": "あ" * 5000}}, 422, "text_too_long"),
+        ({"json": {"text": "住民票", "municipality": "atlantis"}}, 422, "unknown_municipality"),
+        ({"json": {"text": 123}}, 422, "invalid_request"),
+        ({"json": {"municipality": "takamatsu"}}, 422, "invalid_request"),
+        ({"json": {"text": "住民票", "top_k": 99}}, 422, "invalid_request"),
+        ({"content": b'{"text": "unterminated', "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        ({"content": b"\xff\xfe\x00garbage\x80", "headers": {"content-type": "application/json"}}, 400,
+         "invalid_json"),
+        ({"content": "住民票".encode("shift_jis"), "headers": {"content-type": "application/json"}}, 400,
+         "invalid_json"),
+        ({"content": b"text=hello", "headers": {"content-type": "text/plain"}}, 415, "unsupported_media_type"),
+        ({"content": b"<xml/>", "headers": {"content-type": "application/xml"}}, 415, "unsupported_media_type"),
+    ],
+)
+def test_bad_input_gets_4xx_with_machine_readable_error(server, kwargs, status, error):
+    r = post(server, "/v1/classify", **kwargs)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["error"] == error
+    assert body["message"] and body["message_ja"]
+
+
+def test_megabytes_of_text_are_refused(server):
+    r = post(server, "/v1/classify", json={"text": "住" * 3_000_000})
+    assert r.status_code in (413, 422)
+    assert r.json()["error"] in ("payload_too_large", "text_too_long")
+
+
+def test_oversized_body_is_refused_with_413(server):
+    r = post(server, "/v1/classify/batch", content=b"[" + b" " * 30_000_000 + b"]",
+             headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"] == "payload_too_large"
+
+
+def test_batch_over_limit_and_bad_item_name_the_problem(server):
+    r = post(server, "/v1/classify/batch", json={"texts": ["住民票"] * 1001})
+    assert r.status_code == 422 and r.json()["error"] == "batch_too_large"
+    r = post(server, "/v1/classify/batch", json={"texts": ["住民票", "", "ごみ"]})
+    assert r.status_code == 422
+    assert r.json()["error"] == "empty_text" and r.json()["index"] == 1
+
+
+def test_unknown_path_and_method(server):
+    assert httpx.get(f"{server.url}/v1/nothing").json()["error"] == "not_found"
+    assert httpx.get(f"{server.url}/v1/classify").json()["error"] == "method_not_allowed"
+
+
+def test_server_survives_bad_input_and_never_logs_raw_text(server):
+    secret = "秘密の相談内容です山田花子090-1111-2222"
+    post(server, "/v1/classify", json={"text": secret, "municipality": "takamatsu"})
+    post(server, "/v1/classify", content=b"\x00\xff" * 1000, headers={"content-type": "application/json"})
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert server.process.poll() is None
+    log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "model=madoguchi-inquiry-router/1" in log  # every answer names its model version
+    assert "秘密" not in log and "山田花子" not in log and "1111-2222" not in log

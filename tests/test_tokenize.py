@@ -1,0 +1,27 @@
+import pickle
+
+from madoguchi.tokenize import JapaneseLemmaTokenizer
+
+
+def test_inflected_forms_share_a_lemma():
+    tok = JapaneseLemmaTokenizer()
+    assert "引っ越す" in tok("先月引っ越しました")
+    assert "引っ越す" in tok("来週引っ越す予定です")
+
+
+def test_punctuation_is_dropped():
+    assert "。" not in JapaneseLemmaTokenizer()("住民票をください。")
+
+
+def test_loanword_lemmas_lose_their_english_gloss():
+    tokens = JapaneseLemmaTokenizer()("カードをなくした")
+    assert "カード" in tokens
+    assert not any("-" in t for t in tokens)
+
+
+def test_tokenizer_pickles_without_its_tagger_and_works_after():
+    tok = JapaneseLemmaTokenizer()
+    before = tok("住民票の写し")
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone._tagger is None
+    assert clone("住民票の写し") == before

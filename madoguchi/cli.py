@@ -152,6 +152,29 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from madoguchi.taxonomy import load_taxonomy
+    from training.importer import ImportMapping, import_csv, write_import
+
+    settings = _settings(args)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    mapping = ImportMapping.from_yaml(Path(args.mapping), taxonomy)
+    if args.encoding:
+        mapping.encoding = args.encoding
+    report = import_csv(Path(args.input), mapping)
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    output = Path(args.output) if args.output else settings.corpus_path.parent / "imported" / f"{mapping.source}.jsonl"
+    if report.problems and not args.keep_good_rows:
+        print(f"{args.input}: {len(report.problems)} row(s) could not be imported; nothing written "
+              "(fix them, or pass --keep-good-rows to write the others)", file=sys.stderr)
+        return 1
+    write_import(report, output)
+    print(f"{output}: {len(report.rows)} rows imported, {len(report.problems)} skipped; "
+          "run `madoguchi data build` to add them to the corpus", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi", description="Route residents' inquiries to departments.")
     parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -190,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = data.add_parser("check", help="check a labelled corpus file; exits 1 with file:line for each problem")
     p.add_argument("path", nargs="?")
     p.set_defaults(func=cmd_data_check)
+    p = data.add_parser("import", help="import a municipality's labelled CSV log through a mapping file")
+    p.add_argument("input", help="the CSV file (UTF-8 or Shift_JIS)")
+    p.add_argument("--mapping", required=True, help="YAML: source, columns (text, label, channel), labels, channels")
+    p.add_argument("--encoding", help="override the mapping's encoding (auto tries UTF-8, then cp932)")
+    p.add_argument("--output", help="default: datasets/corpus/imported/<source>.jsonl")
+    p.add_argument("--keep-good-rows", action="store_true", help="write the readable rows even if some are not")
+    p.set_defaults(func=cmd_data_import)
     p = data.add_parser("build", help="rebuild datasets/corpus/inquiries.jsonl from written/, external/, imported/")
     p.set_defaults(func=cmd_data_build)
     return parser

@@ -14,8 +14,9 @@ def describe(exc: BaseException) -> str | None:
     try:
         from training.config import ConfigError
         from training.corpus import CorpusError
+        from training.importer import ImportConfigError
 
-        known += (ConfigError, CorpusError)
+        known += (ConfigError, CorpusError, ImportConfigError)
     except ImportError:
         pass
     from madoguchi.cli import CliError

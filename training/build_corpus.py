@@ -69,7 +69,7 @@ def read_source(path: Path, default_source: str, taxonomy: Taxonomy, report: Bui
                 report.problems.append(Problem(path, number, f"unknown or missing codes {unknown or labels}"))
                 continue
             source = str(raw.get("source") or default_source)
-            extra = {k: v for k, v in raw.items() if k in ("faq_id", "origin_category")}
+            extra = {k: v for k, v in raw.items() if k in ("faq_id", "origin_category", "origin_line")}
             rows.append(Row(
                 id=row_id(source, text), text=text, labels=labels, source=source,
                 channel=raw.get("channel", "web_form"), split=split_for(text), register=raw.get("register"),

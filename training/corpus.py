@@ -177,7 +177,6 @@ def check_rows(rows: list[Row], lines: list[int], path: Path, taxonomy: Taxonomy
     problems: list[Problem] = []
     seen_ids: dict[str, int] = {}
     seen_keys: dict[str, int] = {}
-    event_sets = [set(e.categories) for e in taxonomy.life_events.values()]
     for row, line in zip(rows, lines, strict=True):
         if row.id in seen_ids:
             problems.append(Problem(path, line, f"duplicate id {row.id!r} (first on line {seen_ids[row.id]})"))
@@ -186,10 +185,13 @@ def check_rows(rows: list[Row], lines: list[int], path: Path, taxonomy: Taxonomy
         if key in seen_keys:
             problems.append(Problem(path, line, f"duplicate text (same as line {seen_keys[key]})"))
         seen_keys.setdefault(key, line)
-        if len(row.labels) > 1 and not any(set(row.labels) <= s for s in event_sets):
-            problems.append(Problem(path, line, f"labels {row.labels} match no life event of the taxonomy"))
-        if row.life_event is not None and row.life_event not in taxonomy.life_events:
-            problems.append(Problem(path, line, f"unknown life_event {row.life_event!r}"))
+        if row.life_event is not None:
+            event = taxonomy.life_events.get(row.life_event)
+            if event is None:
+                problems.append(Problem(path, line, f"unknown life_event {row.life_event!r}"))
+            elif not set(row.labels) <= set(event.categories):
+                outside = [c for c in row.labels if c not in event.categories]
+                problems.append(Problem(path, line, f"labels {outside} are not part of life event {row.life_event!r}"))
     for a, b, cos in cross_split_near_duplicates([r.text for r in rows], [r.split for r in rows]):
         problems.append(Problem(path, lines[b], f"near-duplicate of line {lines[a]} across splits (cosine {cos:.2f})"))
     return problems

@@ -12,11 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from madoguchi.errors import CliError
 from madoguchi.settings import Settings
-
-
-class CliError(Exception):
-    """A failure the user can fix; printed as one line."""
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -175,6 +172,17 @@ def cmd_data_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_stats(args: argparse.Namespace) -> int:
+    from madoguchi.taxonomy import load_taxonomy
+    from training.corpus import load_corpus
+    from training.corpus_stats import markdown
+
+    settings = _settings(args)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    print(markdown(load_corpus(Path(args.path or settings.corpus_path), taxonomy), taxonomy))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi", description="Route residents' inquiries to departments.")
     parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -220,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="default: datasets/corpus/imported/<source>.jsonl")
     p.add_argument("--keep-good-rows", action="store_true", help="write the readable rows even if some are not")
     p.set_defaults(func=cmd_data_import)
+    p = data.add_parser("stats", help="print the corpus statistics of the datasheet as Markdown")
+    p.add_argument("path", nargs="?")
+    p.set_defaults(func=cmd_data_stats)
     p = data.add_parser("build", help="rebuild datasets/corpus/inquiries.jsonl from written/, external/, imported/")
     p.set_defaults(func=cmd_data_build)
     return parser

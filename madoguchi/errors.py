@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+class CliError(Exception):
+    """A failure the user can fix; the CLI prints it as one line."""
+
+
 def describe(exc: BaseException) -> str | None:
     """A one-line message for a known, user-fixable error; None for a bug (let it raise)."""
     from madoguchi.batch import BatchInputError
@@ -19,8 +23,6 @@ def describe(exc: BaseException) -> str | None:
         known += (ConfigError, CorpusError, ImportConfigError)
     except ImportError:
         pass
-    from madoguchi.cli import CliError
-
     known += (CliError, FileNotFoundError)
     if isinstance(exc, known):
         return str(exc)

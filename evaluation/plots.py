@@ -37,6 +37,16 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    fig.clf()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
 def confusion_matrix_png(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
                          names: Sequence[str], path: Path) -> Path:
     """Row-normalised confusion matrix: each row shows where one true category's inquiries went."""
@@ -54,13 +64,55 @@ def confusion_matrix_png(y_true: Sequence[str], y_pred: Sequence[str], labels: S
     ax.set_yticks(ticks, labels=names, fontsize=7)
     ax.set_xlabel("予測されたカテゴリ")
     ax.set_ylabel("正解カテゴリ")
-    ax.set_title("混同行列（行ごとの割合）")
+    ax.set_title("混同行列（行ごとの割合、数字は件数）")
     for i, j in zip(*np.nonzero(matrix), strict=True):
         ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=5,
                 color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
+
+
+def reliability_png(confidence: np.ndarray, correct: np.ndarray, path: Path, bins: int = 10) -> Path:
+    """Accuracy per confidence bin against the diagonal of perfect calibration."""
+    plt = _pyplot()
+    edges = np.linspace(0, 1, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    centers, accuracy, counts = [], [], []
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            centers.append(confidence[mask].mean())
+            accuracy.append(correct[mask].mean())
+            counts.append(int(mask.sum()))
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="完全な較正")
+    ax.plot(centers, accuracy, marker="o", label="実際の正解率")
+    for x, y, n in zip(centers, accuracy, counts, strict=True):
+        ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("確信度（confidence）")
+    ax.set_ylabel("正解率")
+    ax.set_title("信頼度図（点の数字は件数）")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def coverage_png(thresholds: np.ndarray, coverage: np.ndarray, accuracy: np.ndarray, current: float,
+                 path: Path) -> Path:
+    """Share routed automatically and their accuracy at each threshold; the current threshold is marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.plot(thresholds, coverage, label="自動振り分けの割合")
+    ax.plot(thresholds, accuracy, label="自動振り分け分の正解率")
+    ax.axvline(current, color="red", linestyle="--", label=f"現在のしきい値 {current:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("しきい値（これ未満は職員が確認）")
+    ax.set_ylabel("割合")
+    ax.set_title("カバー率と正解率")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -183,6 +183,24 @@ def cmd_data_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from evaluation.labelled import load_labelled
+    from evaluation.report import write_report
+
+    settings = _settings(args)
+    classifier = _classifier(settings, args.model)
+    data = load_labelled(Path(args.data), classifier.taxonomy, split=args.split, source=args.source,
+                         exclude_source=args.exclude_source)
+    info = classifier.info
+    out_dir = Path(args.output_dir or f"reports/{info.name}-v{info.version}-{data.digest[:8]}")
+    report = write_report(classifier.model, info, classifier.taxonomy, data, out_dir)
+    m = report.numbers
+    print(f"{report.html_path}: {info.name} v{info.version} on {data.name} ({len(data.texts)} rows): "
+          f"accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f}, ECE {m['ece']:.3f}, "
+          f"review {m['review_share']:.0%}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi", description="Route residents' inquiries to departments.")
     parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -216,6 +234,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("report", help="write an HTML + JSON accuracy report of a model on labelled data")
+    p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
+    p.add_argument("--data", required=True, help="labelled JSONL (corpus format) or CSV with text,label")
+    p.add_argument("--split", choices=["train", "test"], help="only rows of this split (JSONL)")
+    p.add_argument("--source", help="only rows of this source, e.g. kosodate-faq (JSONL)")
+    p.add_argument("--exclude-source", help="leave out rows of this source (JSONL)")
+    p.add_argument("--output-dir", help="default: reports/<model>-v<version>-<data digest>")
+    p.set_defaults(func=cmd_report)
 
     data = sub.add_parser("data", help="corpus tools").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("check", help="check a labelled corpus file; exits 1 with file:line for each problem")

@@ -16,11 +16,12 @@ def describe(exc: BaseException) -> str | None:
 
     known: tuple[type[BaseException], ...] = (BatchInputError, ModelNotFoundError, RoutingError, TaxonomyError)
     try:
+        from evaluation.labelled import LabelledDataError
         from training.config import ConfigError
         from training.corpus import CorpusError
         from training.importer import ImportConfigError
 
-        known += (ConfigError, CorpusError, ImportConfigError)
+        known += (ConfigError, CorpusError, ImportConfigError, LabelledDataError)
     except ImportError:
         pass
     known += (CliError, FileNotFoundError)

@@ -42,7 +42,7 @@ def test_run_logs_params_data_heldout_metrics_and_confusion_matrix(trained_store
     contexts = {i.tags[0].value for i in run.inputs.dataset_inputs}
     assert contexts == {"training", "evaluation"}
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
-    assert {"evaluation/confusion_matrix.png", "evaluation/heldout_metrics.json"} <= artifacts
+    assert {"evaluation/report.html", "evaluation/report.json", "evaluation/confusion.png"} <= artifacts
 
 
 def test_metrics_are_measured_on_test_rows_only(trained_store):

@@ -8,6 +8,7 @@ becomes `@champion`; later ones become `@challenger` until promoted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import tempfile
@@ -21,8 +22,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from evaluation.metrics import choose_review_threshold, heldout_metrics
-from evaluation.plots import confusion_matrix_png
+from evaluation.labelled import LabelledSet
+from evaluation.metrics import choose_review_threshold
+from evaluation.report import write_report
+from madoguchi.inference import ModelInfo
 from madoguchi.model import ESTIMATOR_ARTIFACT, InquiryClassifierModel
 from madoguchi.paths import PROJECT_ROOT
 from madoguchi.settings import Settings
@@ -79,6 +82,12 @@ def _out_of_fold_proba(config: TrainConfig, texts: list[str], labels: list[str])
 
 def train(config: TrainConfig, settings: Settings, data_path: Path | None = None,
           register: bool = True, progress: bool = True) -> TrainResult:
+    with contextlib.ExitStack() as stack:
+        return _train(config, settings, stack, data_path, register, progress)
+
+
+def _train(config: TrainConfig, settings: Settings, stack: contextlib.ExitStack, data_path: Path | None,
+           register: bool, progress: bool) -> TrainResult:
     import joblib
     import mlflow
     from mlflow import MlflowClient
@@ -110,14 +119,16 @@ def train(config: TrainConfig, settings: Settings, data_path: Path | None = None
     steps.update()
 
     steps.set_description("evaluating on held-out rows")
-    proba = model.predict_proba(test_df.text.tolist())
-    metrics = heldout_metrics(test_df.label, proba, model.labels, threshold)
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    # The administrators' report on the test split; its numbers are the run's metrics.
+    candidate = ModelInfo(settings.model_name, "candidate", None, threshold, taxonomy.version, config.backend)
+    test_set = LabelledSet("test split", test_df.text.tolist(), test_df.label.tolist())
+    metrics = write_report(model, candidate, taxonomy, test_set, tmp / "evaluation").numbers
     steps.update()
 
     steps.set_description("logging to MLflow")
     experiment_id = configure(settings)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=config.name) as run, \
-            tempfile.TemporaryDirectory() as tmp:
+    with mlflow.start_run(experiment_id=experiment_id, run_name=config.name) as run:
         mlflow.log_params({**config.as_params(), "n_train": len(train_df), "n_test": len(test_df),
                            "data_path": str(data_path)})
         mlflow.set_tags({"git_commit": _git_commit(), "backend": config.backend,
@@ -130,15 +141,11 @@ def train(config: TrainConfig, settings: Settings, data_path: Path | None = None
                          context="evaluation")
         mlflow.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float | int)})
         mlflow.log_metrics({f"f1.{code}": m["f1"] for code, m in metrics["per_category"].items()})
-        names = [taxonomy.name(label) for label in model.labels]
-        y_pred = np.asarray(model.labels)[proba.argmax(axis=1)]
-        png = confusion_matrix_png(test_df.label, y_pred, model.labels, names, Path(tmp) / "confusion_matrix.png")
-        mlflow.log_artifact(str(png), artifact_path="evaluation")
-        mlflow.log_dict(metrics, "evaluation/heldout_metrics.json")
+        mlflow.log_artifacts(str(tmp / "evaluation"), artifact_path="evaluation")
         steps.update()
 
         steps.set_description("registering model")
-        estimator_path = Path(tmp) / "estimator.joblib"
+        estimator_path = tmp / "estimator.joblib"
         joblib.dump(estimator, estimator_path)
         signature = ModelSignature(inputs=Schema([ColSpec("string", "text")]),
                                    outputs=Schema([ColSpec("double", label) for label in model.labels]))

@@ -201,6 +201,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    from evaluation.labelled import load_labelled
+    from madoguchi.taxonomy import load_taxonomy
+    from training.promote import apply_gate, evaluate_gate
+
+    settings = _settings(args)
+    taxonomy = load_taxonomy(settings.taxonomy_path)
+    data = load_labelled(Path(args.data or settings.corpus_path), taxonomy, split=args.split,
+                         exclude_source=args.exclude_source)
+    result = evaluate_gate(settings, data, args.version)
+    print(f"{settings.model_name}: champion v{result.champion_version} vs challenger v{result.challenger_version} "
+          f"on {data.name} ({len(data.texts)} rows, digest {data.digest})")
+    print(result.table({c: taxonomy.name(c) for c in taxonomy.labels}))
+    promoted = apply_gate(settings, result, data, force=args.force)
+    if result.passed:
+        print(f"gate passed: v{result.challenger_version} is now @champion")
+    elif promoted:
+        print(f"gate FAILED but forced: v{result.challenger_version} is now @champion ({'; '.join(result.reasons)})")
+    else:
+        print(f"gate failed: {'; '.join(result.reasons)}; @champion stays v{result.champion_version}")
+    return 0 if promoted else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="madoguchi", description="Route residents' inquiries to departments.")
     parser.add_argument("--tracking-uri", help="MLflow store (default: MLFLOW_TRACKING_URI or ./mlflow.db)")
@@ -234,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("promote", help="move @champion to the challenger if it passes the gate")
+    p.add_argument("--version", help="challenger version (default: the @challenger alias)")
+    p.add_argument("--data", help="held-out data (default: the corpus)")
+    p.add_argument("--split", default="test", help="split of a corpus file to compare on (default: test)")
+    p.add_argument("--exclude-source", default="kosodate-faq", help="rows left out (default: kosodate-faq)")
+    p.add_argument("--force", action="store_true", help="promote even if the gate fails (recorded as a tag)")
+    p.set_defaults(func=cmd_promote)
 
     p = sub.add_parser("report", help="write an HTML + JSON accuracy report of a model on labelled data")
     p.add_argument("--model", help="model URI (default: models:/<name>@champion)")

@@ -20,8 +20,9 @@ def describe(exc: BaseException) -> str | None:
         from training.config import ConfigError
         from training.corpus import CorpusError
         from training.importer import ImportConfigError
+        from training.promote import PromotionError
 
-        known += (ConfigError, CorpusError, ImportConfigError, LabelledDataError)
+        known += (ConfigError, CorpusError, ImportConfigError, LabelledDataError, PromotionError)
     except ImportError:
         pass
     known += (CliError, FileNotFoundError)

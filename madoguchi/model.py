@@ -49,9 +49,9 @@ class InquiryClassifierModel(PythonModel):
         self.estimator = None
 
     def load_context(self, context: Any) -> None:
-        import joblib
+        from madoguchi.estimators import load_estimator
 
-        self.estimator = joblib.load(context.artifacts[ESTIMATOR_ARTIFACT])
+        self.estimator = load_estimator(context.artifacts[ESTIMATOR_ARTIFACT])
 
     def attach(self, estimator: ProbabilisticClassifier) -> InquiryClassifierModel:
         """Use an in-memory estimator (training-time evaluation) without a round-trip to disk."""

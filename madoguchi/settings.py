@@ -28,9 +28,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "MADOGUCHI_TRACKING_URI"),
         description="MLflow tracking and registry store; the default is a SQLite file in the project folder.",
     )
-    artifact_root: Path = Field(
-        default=PROJECT_ROOT / "mlartifacts",
-        description="Where runs of a local (sqlite/file) store keep their artifacts.",
+    artifact_root: Path | None = Field(
+        default=None,
+        description="Where runs of a local SQLite store keep artifacts; default: mlartifacts/ beside the .db file.",
     )
     experiment: str = "madoguchi"
     model_name: str = "madoguchi-inquiry-router"
@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     taxonomy_path: Path = DATASETS_DIR / "taxonomy.yaml"
     routing_dir: Path = DATASETS_DIR / "routing"
     corpus_path: Path = DATASETS_DIR / "corpus" / "inquiries.jsonl"
+    cache_dir: Path = Field(default=PROJECT_ROOT / ".cache", description="Embedding cache and other rebuildable data.")
     default_config: Path = PROJECT_ROOT / "models" / "configs" / "tfidf-linear.yaml"
     max_text_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=10, le=100_000)
     max_batch: int = Field(default=1000, ge=1, le=100_000)

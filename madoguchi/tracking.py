@@ -8,7 +8,19 @@ CLI and the tests all find the same models whatever their working directory.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from madoguchi.settings import Settings
+
+
+def artifact_root(settings: Settings) -> Path | None:
+    """Artifact folder for a local SQLite store (beside its .db file); None where a server decides."""
+    if settings.artifact_root is not None:
+        return settings.artifact_root
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+    return None
 
 
 def configure(settings: Settings) -> str:
@@ -20,9 +32,9 @@ def configure(settings: Settings) -> str:
     experiment = mlflow.get_experiment_by_name(settings.experiment)
     if experiment is not None:
         return experiment.experiment_id
-    local = settings.tracking_uri.startswith(("sqlite:", "file:")) or "://" not in settings.tracking_uri
-    if local:
-        settings.artifact_root.mkdir(parents=True, exist_ok=True)
-        return mlflow.create_experiment(settings.experiment, artifact_location=settings.artifact_root.as_uri())
+    root = artifact_root(settings)
+    if root is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        return mlflow.create_experiment(settings.experiment, artifact_location=root.as_uri())
     # A tracking server decides where artifacts go (its --artifacts-destination).
     return mlflow.create_experiment(settings.experiment)

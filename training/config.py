@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-BACKENDS = ("tfidf-linear",)
+BACKENDS = ("tfidf-linear", "embedding-head", "transformer", "ensemble")
 
 
 class ConfigError(ValueError):

@@ -17,6 +17,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from madoguchi.tokenize import JapaneseLemmaTokenizer
+from training.backends import FitContext, Fitted, out_of_fold
 
 DEFAULTS: dict[str, Any] = {
     "word_ngram_max": 2,
@@ -28,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def build_estimator(params: dict[str, Any], seed: int = 0) -> Pipeline:
+    """The unfitted pipeline (scikit-learn estimator API: clone, grid search and pickling work)."""
     unknown = set(params) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown tfidf-linear params {sorted(unknown)}; expected some of {sorted(DEFAULTS)}")
@@ -46,3 +48,16 @@ def build_estimator(params: dict[str, Any], seed: int = 0) -> Pipeline:
         method="sigmoid", cv=p["calibration_cv"],
     )
     return Pipeline([("features", features), ("classifier", classifier)])
+
+
+def fit(params: dict[str, Any], texts: list[str], labels: list[str], ctx: FitContext) -> Fitted:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=4, desc="tfidf-linear", unit="fit", disable=not ctx.progress) as bar:
+        bar.set_postfix_str("3-fold out-of-fold predictions")
+        proba, classes = out_of_fold(lambda: build_estimator(params, ctx.seed), texts, labels, ctx)
+        bar.update(3)
+        bar.set_postfix_str("final fit")
+        estimator = build_estimator(params, ctx.seed).fit(texts, labels)
+        bar.update(1)
+    return Fitted(estimator, proba, list(labels), classes)

@@ -1,0 +1,56 @@
+"""Fitted estimators of every backend, saved to and loaded from one artifact folder.
+
+A model version's `estimator` artifact is a folder with a small manifest,
+`estimator.json`, naming its kind. Loading dispatches on the kind and
+imports heavy libraries (torch, transformers, sentence-transformers) only
+for the kinds that need them, so a TF-IDF model is served without them.
+Every estimator offers scikit-learn's `classes_` and `predict_proba(texts)`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "estimator.json"
+
+
+def save_estimator(estimator: Any, directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    if hasattr(estimator, "save"):
+        manifest = estimator.save(directory)
+    else:
+        import joblib
+
+        joblib.dump(estimator, directory / "estimator.joblib")
+        manifest = {"kind": "joblib", "file": "estimator.joblib"}
+    (directory / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return directory
+
+
+def load_estimator(path: Path) -> Any:
+    path = Path(path)
+    if path.is_file():  # a bare joblib file (models logged before manifests existed)
+        import joblib
+
+        return joblib.load(path)
+    manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    kind = manifest.get("kind")
+    if kind == "joblib":
+        import joblib
+
+        return joblib.load(path / manifest["file"])
+    if kind == "embedding":
+        from madoguchi.estimators.embedding import EmbeddingClassifier
+
+        return EmbeddingClassifier.load(path, manifest)
+    if kind == "transformer":
+        from madoguchi.estimators.transformer import TransformerClassifier
+
+        return TransformerClassifier.load(path, manifest)
+    if kind == "ensemble":
+        from madoguchi.estimators.ensemble import AveragingEnsemble
+
+        return AveragingEnsemble.load(path, manifest)
+    raise ValueError(f"{path / MANIFEST}: unknown estimator kind {kind!r}")

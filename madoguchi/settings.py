@@ -39,10 +39,11 @@ class Settings(BaseSettings):
     routing_dir: Path = DATASETS_DIR / "routing"
     corpus_path: Path = DATASETS_DIR / "corpus" / "inquiries.jsonl"
     cache_dir: Path = Field(default=PROJECT_ROOT / ".cache", description="Embedding cache and other rebuildable data.")
-    default_config: Path = PROJECT_ROOT / "models" / "configs" / "tfidf-linear.yaml"
+    default_config: Path = PROJECT_ROOT / "models" / "configs" / "ensemble.yaml"
     max_text_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=10, le=100_000)
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_top_k: int = Field(default=10, ge=1)
+    baseline_endpoint: bool = Field(default=False, description="Mount POST /v1/baseline (benchmarks only).")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -65,6 +65,10 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     app.include_router(health.router)
     app.include_router(catalog.router)
     app.include_router(classify.router)
+    if settings.baseline_endpoint:
+        from service.routes import baseline
+
+        app.include_router(baseline.router)
     # Each text may be up to max_text_chars (3 bytes a character in UTF-8, more when JSON-escaped).
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_batch * settings.max_text_chars * 6 + 65536)
     return app

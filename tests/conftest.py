@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from madoguchi.paths import MODELS_DIR
 from madoguchi.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SMALL_CORPUS = FIXTURES / "small_corpus.jsonl"
+# The fastest backend, for tests about the lifecycle rather than about a backend.
+TFIDF = MODELS_DIR / "configs" / "tfidf-linear.yaml"
 
 
 @dataclass

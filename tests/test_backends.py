@@ -9,7 +9,7 @@ import yaml
 from madoguchi.registry import load_by_alias, load_uri
 from madoguchi.settings import Settings
 from madoguchi.tracking import configure
-from tests.conftest import FIXTURES, SMALL_CORPUS
+from tests.conftest import FIXTURES, SMALL_CORPUS, TFIDF
 from training.config import TrainConfig
 from training.train import train
 
@@ -53,7 +53,7 @@ def test_embedding_head_caches_embeddings_between_runs(tmp_path):
 
 def test_ensemble_averages_members(tmp_path):
     settings = store(tmp_path, "ens")
-    cfg = TrainConfig.from_yaml("models/configs/ensemble.yaml")
+    cfg = TrainConfig.from_yaml(TFIDF.parent / "ensemble.yaml")
     result = train(cfg, settings, progress=False)
     assert result.metrics["macro_f1"] > 0.3
     model, _ = load_by_alias(settings)
@@ -82,7 +82,7 @@ def test_unknown_backend_params_are_named(tmp_path):
 
 def test_load_uri_accepts_alias_and_version(tmp_path):
     settings = store(tmp_path, "uri")
-    train(TrainConfig.from_yaml(settings.default_config), settings, progress=False)
+    train(TrainConfig.from_yaml(TFIDF), settings, progress=False)
     configure(settings)
     _, by_alias = load_uri("models:/uri@champion")
     _, by_version = load_uri("models:/uri/1")

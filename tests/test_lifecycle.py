@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from madoguchi.registry import load_by_alias
 from madoguchi.settings import Settings
 from madoguchi.tracking import configure
-from tests.conftest import SMALL_CORPUS, free_port
+from tests.conftest import SMALL_CORPUS, TFIDF, free_port
 from training.config import TrainConfig
 from training.train import train
 
@@ -52,7 +52,7 @@ def mlflow_server(tmp_path_factory):
 def test_train_register_and_load_by_alias_over_http(mlflow_server, tmp_path):
     url, root = mlflow_server
     settings = Settings(tracking_uri=url, corpus_path=SMALL_CORPUS, cache_dir=tmp_path / "cache")
-    result = train(TrainConfig.from_yaml(settings.default_config), settings, progress=False)
+    result = train(TrainConfig.from_yaml(TFIDF), settings, progress=False)
     assert result.alias == "champion"
     model, info = load_by_alias(settings)
     assert info.version == result.version
@@ -74,7 +74,7 @@ def promote(settings: Settings, *args: str) -> subprocess.CompletedProcess:
 def test_gate_passes_equal_or_better_and_refuses_worse_unless_forced(tmp_path):
     settings = Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "artifacts",
                         corpus_path=SMALL_CORPUS, cache_dir=tmp_path / "cache", model_name="gate-test")
-    good = TrainConfig.from_yaml(settings.default_config)
+    good = TrainConfig.from_yaml(TFIDF)
     assert train(good, settings, progress=False).alias == "champion"
 
     # the same recipe again: not worse anywhere, so it passes and becomes champion
@@ -109,6 +109,6 @@ def test_gate_passes_equal_or_better_and_refuses_worse_unless_forced(tmp_path):
 def test_promote_without_challenger_is_a_clear_error(tmp_path):
     settings = Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "artifacts",
                         corpus_path=SMALL_CORPUS, model_name="lonely")
-    train(TrainConfig.from_yaml(settings.default_config), settings, progress=False)
+    train(TrainConfig.from_yaml(TFIDF), settings, progress=False)
     proc = promote(settings)
     assert proc.returncode == 2 and "no @challenger" in proc.stderr

@@ -13,6 +13,7 @@ from madoguchi.registry import load_by_alias
 from madoguchi.routing import load_routing_tables
 from madoguchi.taxonomy import load_taxonomy
 from madoguchi.tracking import configure
+from tests.conftest import TFIDF
 from training.config import ConfigError, TrainConfig
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_first_version_becomes_champion_with_metadata(trained_store):
     version = MlflowClient().get_model_version_by_alias(settings.model_name, "champion")
     assert str(version.version) == result.version == "1"
     model_info = mlflow.models.get_model_info(f"models:/{settings.model_name}/1")
-    assert model_info.metadata["backend"] == "tfidf-linear"
+    assert model_info.metadata["backend"] == TrainConfig.from_yaml(settings.default_config).backend
     assert model_info.metadata["taxonomy_version"] == 1
     assert 0 < float(model_info.metadata["review_threshold"]) <= 1
     assert model_info.signature.inputs.input_names() == ["text"]
@@ -35,7 +36,7 @@ def test_run_logs_params_data_heldout_metrics_and_confusion_matrix(trained_store
     configure(trained_store.settings)
     client = MlflowClient()
     run = client.get_run(trained_store.result.run_id)
-    assert run.data.params["backend"] == "tfidf-linear"
+    assert run.data.params["backend"] == TrainConfig.from_yaml(trained_store.settings.default_config).backend
     assert int(run.data.params["n_test"]) > 0
     for key in ("accuracy", "macro_f1", "weighted_f1", "ece", "review_share", "f1.juki"):
         assert 0.0 <= run.data.metrics[key] <= 1.0, key
@@ -79,7 +80,7 @@ def test_second_training_becomes_challenger(trained_store, tmp_path):
     from training.train import train
 
     settings = trained_store.settings.model_copy(update={"model_name": "second-test-model"})
-    config = TrainConfig.from_yaml(settings.default_config)
+    config = TrainConfig.from_yaml(TFIDF)
     first = train(config, settings, progress=False)
     second = train(config, settings, progress=False)
     assert (first.alias, second.alias) == ("champion", "challenger")

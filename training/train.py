@@ -130,10 +130,11 @@ def _train(config: TrainConfig, settings: Settings, tmp: Path, data_path: Path |
     model = InquiryClassifierModel(settings.max_text_chars).attach(fitted.estimator)
 
     with tqdm(total=3, desc="evaluate, log, register", unit="step", disable=not progress) as steps:
-        predict_started = time.perf_counter()
         candidate = ModelInfo(settings.model_name, "candidate", None, threshold, taxonomy.version, config.backend)
         test_set = LabelledSet("test split", test_df.text.tolist(), test_df.label.tolist())
         metrics = write_report(model, candidate, taxonomy, test_set, tmp / "evaluation").numbers
+        predict_started = time.perf_counter()  # batch prediction alone, the report's plotting excluded
+        model.predict_proba(test_set.texts)
         metrics["predict_ms_per_1000"] = (time.perf_counter() - predict_started) * 1000 * 1000 / len(test_df)
         metrics["train_seconds"] = fit_seconds
         steps.update()

@@ -32,3 +32,8 @@ train: $(STAMP)
 # Removes the embedded MLflow store (runs, registered models, artifacts) of this folder.
 clean-store:
 	rm -rf mlflow.db mlartifacts
+
+# The benchmark suite (issue 5): trains every backend into a throw-away store and measures it; needs wrk.
+bench: $(STAMP)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/run.py

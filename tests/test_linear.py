@@ -46,3 +46,24 @@ def test_text_with_no_known_feature_gets_the_intercept_answer(fitted):
     compiled = CompiledLinearClassifier.from_pipeline(fitted[0])
     proba = compiled.predict_proba(["𠮷𠮷𠮷"])
     assert proba.shape == (1, len(compiled.classes_)) and np.isclose(proba.sum(), 1.0)
+
+
+def test_own_analyzers_match_scikit_learn_on_the_corpus(fitted):
+    pipeline, test = fitted
+    compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    for (_, vectorizer), mine in zip(pipeline.steps[0][1].transformer_list, compiled.vectorizers, strict=True):
+        theirs = vectorizer.build_analyzer()
+        for text in [*test[:200], "a", "ab c", "  住民票\\t の  写し ", "ＡＢＣ"]:
+            assert mine.analyze(text) == theirs(text), text
+
+
+def test_softmax_head_equals_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    from madoguchi.estimators.linear import SoftmaxHead
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 16))
+    y = np.array(["a", "b", "c", "d"])[rng.integers(0, 4, size=120)]
+    model = LogisticRegression(max_iter=500).fit(x, y)
+    np.testing.assert_allclose(SoftmaxHead.from_logistic(model).predict_proba(x), model.predict_proba(x), atol=1e-5)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from service.schemas import BatchResponse, ClassifyResponse
+
 pytestmark = pytest.mark.slow
 
 
@@ -16,6 +18,7 @@ def test_classify_returns_category_confidence_alternatives_route_and_model(serve
     r = post(server, "/v1/classify", json={"text": "引っ越したので住所変更をしたい", "municipality": "takamatsu"})
     assert r.status_code == 200, r.text
     body = r.json()
+    ClassifyResponse.model_validate(body, strict=True)  # the documented schema, field by field
     assert body["category"] == {"code": "juki", "name": "住民基本台帳"}
     assert 0 <= body["confidence"] <= 1
     assert len(body["alternatives"]) == 3
@@ -44,7 +47,7 @@ def test_batch_answers_in_order(server):
     texts = ["住民票の写しがほしい", "粗大ごみを出したい", "児童手当の申請"] * 5
     r = post(server, "/v1/classify/batch", json={"texts": texts, "municipality": "takamatsu"})
     assert r.status_code == 200, r.text
-    results = r.json()["results"]
+    results = BatchResponse.model_validate(r.json(), strict=True).model_dump()["results"]
     assert len(results) == 15
     codes = [x["category"]["code"] if x["category"] else None for x in results[:3]]
     assert codes == ["juki", "gomi", "jido_teate"]

@@ -25,3 +25,12 @@ def test_tokenizer_pickles_without_its_tagger_and_works_after():
     clone = pickle.loads(pickle.dumps(tok))
     assert clone._tagger is None
     assert clone("住民票の写し") == before
+
+
+def test_fast_text_path_equals_the_node_api():
+    tok = JapaneseLemmaTokenizer()
+    tok("x")
+    assert tok._fast
+    for text in ["先月引っ越しました。住民票は？", "ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ 𠮷野家 ｘｙｚ 12345", "粗大ごみ、出したいんやけど",
+                 "E-mail: [EMAIL] TEL [PHONE]"]:
+        assert tok._from_text(text) == tok._from_nodes(text)

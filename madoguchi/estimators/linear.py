@@ -23,6 +23,53 @@ import numpy as np
 from scipy import sparse
 
 
+class CharWbNgrams:
+    """scikit-learn's `analyzer="char_wb"`: character n-grams inside space-padded words."""
+
+    def __init__(self, min_n: int, max_n: int, lowercase: bool) -> None:
+        self.min_n, self.max_n, self.lowercase = min_n, max_n, lowercase
+
+    def __call__(self, text: str) -> list[str]:
+        if self.lowercase:
+            text = text.lower()
+        grams: list[str] = []
+        for word in text.split():
+            w = f" {word} "
+            size = len(w)
+            for n in range(self.min_n, self.max_n + 1):
+                if size <= n:  # a short word counts once, as the whole padded word
+                    grams.append(w)
+                    break
+                grams.extend(w[i:i + n] for i in range(size - n + 1))
+        return grams
+
+
+class WordNgrams:
+    """scikit-learn's word analyzer with a custom tokenizer: tokens, then space-joined n-grams."""
+
+    def __init__(self, tokenizer: Callable[[str], list[str]], min_n: int, max_n: int, lowercase: bool) -> None:
+        self.tokenizer, self.min_n, self.max_n, self.lowercase = tokenizer, min_n, max_n, lowercase
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = self.tokenizer(text.lower() if self.lowercase else text)
+        grams = list(tokens) if self.min_n == 1 else []
+        for n in range(max(self.min_n, 2), min(self.max_n, len(tokens)) + 1):
+            grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+        return grams
+
+
+def _analyzer(vectorizer: Any) -> Callable[[str], list[str]]:
+    """The same analysis as the fitted vectoriser, without keeping scikit-learn (or the vectoriser) around."""
+    if vectorizer.strip_accents is not None or vectorizer.preprocessor is not None or vectorizer.stop_words:
+        raise ValueError("accent stripping, preprocessors and stop words are not supported when compiling")
+    min_n, max_n = vectorizer.ngram_range
+    if vectorizer.analyzer == "char_wb":
+        return CharWbNgrams(min_n, max_n, vectorizer.lowercase)
+    if vectorizer.analyzer == "word" and vectorizer.tokenizer is not None:
+        return WordNgrams(vectorizer.tokenizer, min_n, max_n, vectorizer.lowercase)
+    raise ValueError(f"analyzer {vectorizer.analyzer!r} cannot be compiled")
+
+
 @dataclass
 class _Vectorizer:
     analyze: Callable[[str], list[str]]
@@ -35,7 +82,7 @@ class _Vectorizer:
     def from_tfidf(cls, vectorizer: Any, offset: int) -> _Vectorizer:
         if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
             raise ValueError("only l2-normalised tf-idf without binary counts can be compiled")
-        return cls(vectorizer.build_analyzer(), dict(vectorizer.vocabulary_),
+        return cls(_analyzer(vectorizer), dict(vectorizer.vocabulary_),
                    np.asarray(vectorizer.idf_, dtype=np.float64), offset, bool(vectorizer.sublinear_tf))
 
     def weights(self, text: str) -> tuple[list[int], np.ndarray]:
@@ -102,6 +149,28 @@ class CompiledLinearClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         z = self.beta * self.decision_function(texts).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+
+class SoftmaxHead:
+    """A fitted multinomial logistic regression as plain arrays: softmax(x·W + b), no scikit-learn at serving."""
+
+    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str]) -> None:
+        self.coef = np.ascontiguousarray(coef.T, dtype=np.float32)
+        self.intercept = np.asarray(intercept, dtype=np.float32)
+        self.classes_ = np.asarray(list(classes))
+
+    @classmethod
+    def from_logistic(cls, model: Any) -> SoftmaxHead:
+        if len(model.classes_) < 3:
+            raise ValueError("a softmax head needs three or more classes")
+        return cls(model.coef_, model.intercept_, model.classes_)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x, dtype=np.float32) @ self.coef + self.intercept).astype(np.float64)
         z -= z.max(axis=1, keepdims=True)
         np.exp(z, out=z)
         z /= z.sum(axis=1, keepdims=True)

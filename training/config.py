@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from madoguchi.yamlfile import read_mapping
 
 BACKENDS = ("tfidf-linear", "embedding-head", "transformer", "ensemble")
 
@@ -40,12 +40,7 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: Path | str) -> TrainConfig:
         path = Path(path)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read config: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping")
+        raw = read_mapping(path, ConfigError, "config", "name, backend, params")
         known = set(cls.__dataclass_fields__)
         unknown = set(raw) - known
         if unknown:

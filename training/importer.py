@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from madoguchi.taxonomy import Taxonomy
 from madoguchi.text import TextError, prepare
+from madoguchi.yamlfile import read_mapping
 from training.corpus import CHANNELS, Problem
 
 
@@ -39,12 +38,7 @@ class ImportMapping:
 
     @classmethod
     def from_yaml(cls, path: Path, taxonomy: Taxonomy) -> ImportMapping:
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ImportConfigError(f"{path}: cannot read mapping: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise ImportConfigError(f"{path}: expected a mapping with source, columns and labels")
+        raw = read_mapping(path, ImportConfigError, "mapping", "source, columns and labels")
         columns = raw.get("columns") or {}
         for key in ("text", "label"):
             if not columns.get(key):

@@ -38,9 +38,9 @@ BIN = Path(sys.executable).parent
 CONFIGS = ROOT / "models" / "configs"
 
 
-def fixed_texts(n: int = 1000) -> list[str]:
+def fixed_texts(corpus: Path, n: int = 1000) -> list[str]:
     """1,000 varied test-split texts (chatbot fragments to e-mails), the same every run."""
-    rows = [json.loads(line) for line in (ROOT / "datasets/corpus/inquiries.jsonl").open(encoding="utf-8")]
+    rows = [json.loads(line) for line in corpus.open(encoding="utf-8")]
     rows = sorted((r for r in rows if r["split"] == "test" and r["source"] != "kosodate-faq"), key=lambda r: r["id"])
     return [r["text"] for r in rows[:n]]
 
@@ -190,6 +190,8 @@ def main() -> int:
     parser.add_argument("--batch-rows", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--texts", type=int, default=1000)
+    parser.add_argument("--corpus", default=str(ROOT / "datasets" / "corpus" / "inquiries.jsonl"),
+                        help="labelled corpus to train on and take the test texts from")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
     args = parser.parse_args()
     if shutil.which("wrk") is None and args.http_backends:
@@ -199,7 +201,7 @@ def main() -> int:
     from training.config import TrainConfig
     from training.train import train
 
-    texts = fixed_texts(args.texts)
+    texts = fixed_texts(Path(args.corpus), args.texts)
     results: dict = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                  "python": platform.python_version()},
                      "texts": len(texts), "backends": {}}
@@ -208,7 +210,7 @@ def main() -> int:
         uri = f"sqlite:///{tmp / 'bench.db'}"
         for backend in [b for b in args.backends.split(",") if b]:
             print(f"== {backend}", flush=True)
-            settings = Settings(tracking_uri=uri, model_name=backend)
+            settings = Settings(tracking_uri=uri, model_name=backend, corpus_path=Path(args.corpus))
             env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MADOGUCHI_MODEL_NAME": backend}
             started = time.perf_counter()
             trained = train(TrainConfig.from_yaml(CONFIGS / f"{backend}.yaml"), settings, progress=False)

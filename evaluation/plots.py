@@ -47,6 +47,19 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _finish_unit_square(fig, ax, path: Path, *, xlabel: str, ylabel: str, title: str, legend: str,
+                        ytop: float) -> Path:
+    """Axes of a picture whose x and y are both shares in [0, 1]."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, ytop)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc=legend)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def confusion_matrix_png(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str],
                          names: Sequence[str], path: Path) -> Path:
     """Row-normalised confusion matrix: each row shows where one true category's inquiries went."""
@@ -90,14 +103,8 @@ def reliability_png(confidence: np.ndarray, correct: np.ndarray, path: Path, bin
     ax.plot(centers, accuracy, marker="o", label="実際の正解率")
     for x, y, n in zip(centers, accuracy, counts, strict=True):
         ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("確信度（confidence）")
-    ax.set_ylabel("正解率")
-    ax.set_title("信頼度図（点の数字は件数）")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish_unit_square(fig, ax, path, xlabel="確信度（confidence）", ylabel="正解率",
+                               title="信頼度図（点の数字は件数）", legend="upper left", ytop=1.05)
 
 
 def coverage_png(thresholds: np.ndarray, coverage: np.ndarray, accuracy: np.ndarray, current: float,
@@ -108,11 +115,5 @@ def coverage_png(thresholds: np.ndarray, coverage: np.ndarray, accuracy: np.ndar
     ax.plot(thresholds, coverage, label="自動振り分けの割合")
     ax.plot(thresholds, accuracy, label="自動振り分け分の正解率")
     ax.axvline(current, color="red", linestyle="--", label=f"現在のしきい値 {current:.2f}")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("しきい値（これ未満は職員が確認）")
-    ax.set_ylabel("割合")
-    ax.set_title("カバー率と正解率")
-    ax.legend(loc="lower left")
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish_unit_square(fig, ax, path, xlabel="しきい値（これ未満は職員が確認）", ylabel="割合",
+                               title="カバー率と正解率", legend="lower left", ytop=1.02)

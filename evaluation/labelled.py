@@ -36,6 +36,11 @@ class LabelledSet:
         return h.hexdigest()[:16]
 
 
+def source_matches(row_source: str, name: str) -> bool:
+    """A row's source ("written:a_registry", "kosodate-faq") matches a name given in full or by its prefix."""
+    return row_source == name or row_source.split(":")[0] == name
+
+
 def load_labelled(path: Path, taxonomy: Taxonomy, split: str | None = None, source: str | None = None,
                   exclude_source: str | None = None) -> LabelledSet:
     texts: list[str] = []
@@ -70,9 +75,9 @@ def load_labelled(path: Path, taxonomy: Taxonomy, split: str | None = None, sour
                     if split and row.get("split") != split:
                         continue
                     row_source = str(row.get("source", ""))
-                    if source and row_source.split(":")[0] != source and row_source != source:
+                    if source and not source_matches(row_source, source):
                         continue
-                    if exclude_source and (row_source.split(":")[0] == exclude_source or row_source == exclude_source):
+                    if exclude_source and source_matches(row_source, exclude_source):
                         continue
                     add(row.get("text"), row_labels[0], number)
     except (OSError, UnicodeDecodeError) as exc:

@@ -57,14 +57,9 @@ def confused_pairs(y_true: list[str], y_pred: list[str], texts: list[str]) -> li
     return pairs
 
 
-def compute(model: InquiryClassifierModel, info: ModelInfo, taxonomy: Taxonomy, data: LabelledSet
-            ) -> tuple[dict[str, Any], np.ndarray]:
-    proba = model.predict_proba(data.texts)
-    labels = model.labels
+def _numbers(proba: np.ndarray, y_pred: list[str], confidence: np.ndarray, correct: np.ndarray,
+             labels: list[str], info: ModelInfo, taxonomy: Taxonomy, data: LabelledSet) -> dict[str, Any]:
     numbers = heldout_metrics(data.labels, proba, labels, info.review_threshold)
-    y_pred = [labels[i] for i in proba.argmax(axis=1)]
-    confidence = proba.max(axis=1)
-    correct = np.asarray(y_pred) == np.asarray(data.labels)
     numbers.update({
         "model": {"name": info.name, "version": info.version, "backend": info.backend, "run_id": info.run_id},
         "data": {"name": data.name, "digest": data.digest, "rows": len(data.texts)},
@@ -72,7 +67,7 @@ def compute(model: InquiryClassifierModel, info: ModelInfo, taxonomy: Taxonomy, 
         "coverage_curve": coverage_curve(confidence, correct),
         "confused_pairs": confused_pairs(data.labels, y_pred, data.texts),
     })
-    return numbers, proba
+    return numbers
 
 
 def _img(path: Path, alt: str) -> str:
@@ -119,12 +114,13 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#f0f
 
 
 def write_report(model: InquiryClassifierModel, info: ModelInfo, taxonomy: Taxonomy, data: LabelledSet,
-                 out_dir: Path, proba: np.ndarray | None = None) -> Report:
-    numbers, proba = compute(model, info, taxonomy, data)
+                 out_dir: Path) -> Report:
+    proba = model.predict_proba(data.texts)
     labels = model.labels
     y_pred = [labels[i] for i in proba.argmax(axis=1)]
     confidence = proba.max(axis=1)
     correct = (np.asarray(y_pred) == np.asarray(data.labels)).astype(float)
+    numbers = _numbers(proba, y_pred, confidence, correct, labels, info, taxonomy, data)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         seen = set(data.labels) | set(y_pred)

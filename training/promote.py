@@ -26,6 +26,11 @@ class PromotionError(ValueError):
     pass
 
 
+def category_f1(metrics: dict[str, Any], code: str) -> float:
+    """F1 of one category; 0 where a model does not predict that label at all."""
+    return metrics["per_category"].get(code, {}).get("f1", 0.0)
+
+
 @dataclass
 class GateResult:
     champion_version: str
@@ -40,7 +45,7 @@ class GateResult:
         lines = [f"{'category':<34} {'champion':>9} {'challenger':>10} {'change':>8}"]
         for code, delta in sorted(self.drops.items(), key=lambda kv: kv[1]):
             mark = f"  <-- more than -{MAX_CATEGORY_DROP:.2f}" if delta < -MAX_CATEGORY_DROP else ""
-            old, new = self.champion["per_category"][code]["f1"], self.challenger["per_category"][code]["f1"]
+            old, new = category_f1(self.champion, code), category_f1(self.challenger, code)
             lines.append(f"{names.get(code, code)[:16]:<16} {code:<17} {old:>9.3f} {new:>10.3f} {delta:>+8.3f}{mark}")
         lines.append(f"{'macro-F1':<34} {self.champion['macro_f1']:>9.3f} {self.challenger['macro_f1']:>10.3f} "
                      f"{self.challenger['macro_f1'] - self.champion['macro_f1']:>+8.3f}")
@@ -75,11 +80,8 @@ def evaluate_gate(settings: Settings, data: LabelledSet, challenger: str | None 
         results[version] = heldout_metrics(data.labels, model.predict_proba(data.texts), model.labels,
                                            info.review_threshold)
     old, new = results[champion_version], results[challenger]
-    drops = {code: new["per_category"].get(code, {"f1": 0.0})["f1"] - m["f1"]
-             for code, m in old["per_category"].items()}
-    for code in new["per_category"]:
-        drops.setdefault(code, new["per_category"][code]["f1"])
-        old["per_category"].setdefault(code, {"f1": 0.0, "precision": 0.0, "recall": 0.0, "support": 0})
+    codes = old["per_category"].keys() | new["per_category"].keys()
+    drops = {code: category_f1(new, code) - category_f1(old, code) for code in codes}
     reasons = []
     if new["macro_f1"] < old["macro_f1"]:
         reasons.append(f"macro-F1 {new['macro_f1']:.3f} is below the champion's {old['macro_f1']:.3f}")

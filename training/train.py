@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from evaluation.labelled import LabelledSet
+from evaluation.labelled import LabelledSet, source_matches
 from evaluation.metrics import choose_review_threshold
 from evaluation.report import write_report
 from madoguchi.estimators import save_estimator
@@ -88,7 +88,7 @@ def _frame(rows: list[Row]) -> pd.DataFrame:
 
 
 def split_frames(rows: list[Row], exclude_sources: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    kept = [r for r in rows if r.source.split(":")[0] not in exclude_sources and r.source not in exclude_sources]
+    kept = [r for r in rows if not any(source_matches(r.source, name) for name in exclude_sources)]
     return _frame([r for r in kept if r.split == "train"]), _frame([r for r in kept if r.split == "test"])
 
 
@@ -140,12 +140,13 @@ def _train(config: TrainConfig, settings: Settings, tmp: Path, data_path: Path |
         steps.update()
 
         experiment_id = configure(settings)
+        versions = _versions(config.backend)
         with mlflow.start_run(experiment_id=experiment_id, run_name=config.name) as run:
             mlflow.log_params({**config.as_params(), "n_train": len(train_df), "n_test": len(test_df),
                                "data_path": str(data_path), **{f"fit.{k}": v for k, v in fitted.params.items()}})
             mlflow.set_tags({"git_commit": _git_commit(), "backend": config.backend,
                              "taxonomy_version": taxonomy.version,
-                             **{f"version.{p}": v for p, v in _versions(config.backend).items()}})
+                             **{f"version.{p}": v for p, v in versions.items()}})
             source = str(data_path)
             mlflow.log_input(mlflow.data.from_pandas(train_df, source=source, name="corpus-train",
                                                      targets="label"), context="training")
@@ -169,7 +170,7 @@ def _train(config: TrainConfig, settings: Settings, tmp: Path, data_path: Path |
                 metadata={"backend": config.backend, "taxonomy_version": taxonomy.version,
                           "review_threshold": threshold, "labels": json.dumps(model.labels),
                           "config": config.name},
-                pip_requirements=["madoguchi", *(f"{p}=={v}" for p, v in _versions(config.backend).items())],
+                pip_requirements=["madoguchi", *(f"{p}=={v}" for p, v in versions.items())],
                 registered_model_name=settings.model_name if register else None,
             )
             version, alias = "", ""

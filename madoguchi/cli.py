@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from madoguchi.errors import CliError
+from madoguchi.served_model import ModelNotFoundError, ResolvedVersion
 from madoguchi.settings import Settings
 
 
@@ -34,35 +35,51 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_champion(settings: Settings, progress: bool = True) -> None:
-    """Train and register the default model when the store has no `@champion` yet."""
-    from madoguchi.registry import champion_exists
+def ensure_champion(settings: Settings, progress: bool = True) -> ResolvedVersion:
+    """The version `@champion` names; the default model is trained and registered first when there is none.
 
-    if champion_exists(settings):
-        return
-    from training.config import TrainConfig
-    from training.train import train
+    Resolving and training run in child processes, so the server that follows
+    carries neither the MLflow client nor training's libraries.
+    """
+    import subprocess
 
+    from madoguchi.served_model import ModelNotFoundError, PendingResolve
+
+    try:
+        return PendingResolve(settings).result()
+    except ModelNotFoundError:
+        pass
     print(f"no @{settings.model_alias} for {settings.model_name} in {settings.tracking_uri}; "
           "training the default model from the shipped data", file=sys.stderr)
-    result = train(TrainConfig.from_yaml(settings.default_config), settings, progress=progress)
-    print(result.summary(), file=sys.stderr)
+    command = [sys.executable, "-m", "madoguchi.cli", "--tracking-uri", settings.tracking_uri, "train",
+               "--config", str(settings.default_config)]
+    if not progress:
+        command.append("--quiet")
+    if subprocess.run(command, check=False).returncode != 0:
+        raise CliError("training the default model failed (see above)")
+    return PendingResolve(settings).result()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from madoguchi.served_model import PendingResolve
 
     settings = _settings(args)
-    if not args.no_train:
-        ensure_champion(settings)
+    # Resolve the alias in a child process while this one imports the web stack.
+    pending = PendingResolve(settings)
+    import uvicorn
+
     from service.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
-                log_level="info", workers=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        found: ResolvedVersion | None = pending.result()
+    except ModelNotFoundError:
+        # With --no-train the server starts anyway and /readyz says why it has no model.
+        found = None if args.no_train else ensure_champion(settings)
+    uvicorn.run(create_app(settings, resolved=found), host=args.host or settings.host,
+                port=args.port or settings.port, log_level="info", workers=1)
     return 0
 
 
@@ -230,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model, log it to MLflow and register it")
-    p.add_argument("--config", help="models/configs/<name>.yaml (default: tfidf-linear)")
+    p.add_argument("--config", help="models/configs/<name>.yaml (default: models/configs/ensemble.yaml)")
     p.add_argument("--data", help="labelled corpus (JSONL); default datasets/corpus/inquiries.jsonl")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from madoguchi.model import InquiryClassifierModel
 from madoguchi.routing import Department, RoutingTable, UnknownMunicipalityError
 from madoguchi.taxonomy import OUT_OF_SCOPE, Taxonomy
 from madoguchi.text import prepare
@@ -35,6 +35,19 @@ class Classification:
     municipality: str | None
 
 
+class LabelledModel(Protocol):
+    """What answering needs of a model: its labels and probabilities over prepared texts.
+
+    Both the MLflow pyfunc wrapper (CLI, training) and the MLflow-free served
+    model (service) offer it.
+    """
+
+    @property
+    def labels(self) -> list[str]: ...
+
+    def predict_proba(self, prepared_texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
@@ -50,7 +63,7 @@ class Classifier:
 
     def __init__(
         self,
-        model: InquiryClassifierModel,
+        model: LabelledModel,
         info: ModelInfo,
         taxonomy: Taxonomy,
         routing: dict[str, RoutingTable],

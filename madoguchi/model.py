@@ -22,9 +22,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
+from madoguchi.served_model import ESTIMATOR_ARTIFACT
 from madoguchi.text import DEFAULT_MAX_CHARS, TextError, prepare
 
-ESTIMATOR_ARTIFACT = "estimator"
+__all__ = ["ESTIMATOR_ARTIFACT", "InquiryClassifierModel", "ProbabilisticClassifier"]
 
 
 class ProbabilisticClassifier(Protocol):

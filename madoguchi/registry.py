@@ -1,20 +1,21 @@
-"""Loading the served model from the MLflow registry by alias.
+"""Loading a model from the MLflow registry by alias, with the MLflow client in this process.
 
 The alias is resolved to a concrete version first and that version is
 loaded, so every answer can name the exact version that produced it even
-after `@champion` moves.
+after `@champion` moves. The CLI, training and promotion use this; the
+service uses `madoguchi.served_model`, which keeps MLflow out of the serving
+process.
 """
 
 from __future__ import annotations
 
 from madoguchi.inference import ModelInfo
 from madoguchi.model import InquiryClassifierModel
+from madoguchi.served_model import ModelNotFoundError, model_info
 from madoguchi.settings import Settings
 from madoguchi.tracking import configure
 
-
-class ModelNotFoundError(LookupError):
-    """No model version carries the requested alias."""
+__all__ = ["ModelNotFoundError", "champion_exists", "load_by_alias", "load_uri"]
 
 
 def champion_exists(settings: Settings) -> bool:
@@ -70,13 +71,4 @@ def _unwrap(pyfunc, name: str, version: str) -> tuple[InquiryClassifierModel, Mo
     model = pyfunc.unwrap_python_model()
     if not isinstance(model, InquiryClassifierModel):
         raise TypeError(f"{name} v{version} is not a Madoguchi model (found {type(model).__name__})")
-    meta = pyfunc.metadata.metadata or {}
-    info = ModelInfo(
-        name=name,
-        version=version,
-        run_id=pyfunc.metadata.run_id,
-        review_threshold=float(meta.get("review_threshold", 0.5)),
-        taxonomy_version=int(meta.get("taxonomy_version", 1)),
-        backend=str(meta.get("backend", "unknown")),
-    )
-    return model, info
+    return model, model_info(name, version, pyfunc.metadata.run_id, pyfunc.metadata.metadata)

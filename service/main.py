@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from madoguchi import __version__
 from madoguchi.inference import Classifier
 from madoguchi.routing import load_routing_tables
+from madoguchi.served_model import ResolvedVersion
 from madoguchi.settings import Settings
 from madoguchi.taxonomy import load_taxonomy
 from service import errors
@@ -28,11 +29,11 @@ that handles them.
 
 def load_classifier(app: FastAPI) -> None:
     """Load `models:/<name>@<alias>` once; on failure keep serving and say why on /readyz."""
-    from madoguchi.registry import load_by_alias
+    from madoguchi.served_model import load_served
 
     settings: Settings = app.state.settings
     try:
-        model, info = load_by_alias(settings)
+        model, info = load_served(settings, app.state.resolved)
         classifier = Classifier(model, info, app.state.taxonomy, app.state.routing, settings.max_text_chars)
         classifier.classify(["住民票の写しがほしい"])  # warm up (tokeniser dictionary, caches) before /readyz
         app.state.classifier = classifier
@@ -43,7 +44,9 @@ def load_classifier(app: FastAPI) -> None:
         log.error("model not loaded: %s", app.state.load_error)
 
 
-def create_app(settings: Settings | None = None, classifier: Classifier | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, classifier: Classifier | None = None,
+               resolved: ResolvedVersion | None = None) -> FastAPI:
+    """The app; `resolved` is a version the caller already looked up (else the lifespan resolves the alias)."""
     settings = settings or Settings()
     # Bad taxonomy or routing tables fail here, at start-up, naming the file and the code.
     taxonomy = load_taxonomy(settings.taxonomy_path)
@@ -60,6 +63,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     app.state.taxonomy = taxonomy
     app.state.routing = routing
     app.state.classifier = classifier
+    app.state.resolved = resolved
     app.state.load_error = None
     errors.install(app)
     app.include_router(health.router)

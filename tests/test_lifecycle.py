@@ -13,6 +13,7 @@ import yaml
 from mlflow import MlflowClient
 
 from madoguchi.registry import load_by_alias
+from madoguchi.served_model import ModelNotFoundError, load_served, resolve
 from madoguchi.settings import Settings
 from madoguchi.tracking import configure
 from tests.conftest import SMALL_CORPUS, TFIDF, free_port
@@ -62,6 +63,21 @@ def test_train_register_and_load_by_alias_over_http(mlflow_server, tmp_path):
     configure(settings)
     run = MlflowClient().get_run(result.run_id)
     assert run.data.tags["git_commit"] and "version.scikit-learn" in run.data.tags
+
+    # the service's way: a child process resolves the alias and downloads the version into the cache once
+    served, served_info = load_served(settings)
+    assert served_info.version == result.version and served_info.run_id == result.run_id
+    assert served.predict_proba(["粗大ごみを出したい"]).tolist() == model.predict_proba(["粗大ごみを出したい"]).tolist()
+    found = resolve(settings)
+    assert found.path.is_relative_to(settings.cache_dir) and (found.path / "MLmodel").is_file()
+    assert resolve(settings).path == found.path
+
+
+def test_served_model_names_a_missing_alias(tmp_path):
+    settings = Settings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", cache_dir=tmp_path / "cache",
+                        model_name="nothing-here")
+    with pytest.raises(ModelNotFoundError, match="nothing-here"):
+        resolve(settings)
 
 
 def promote(settings: Settings, *args: str) -> subprocess.CompletedProcess:

@@ -62,6 +62,8 @@ def test_catalog_and_health_endpoints(server):
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
     ready = httpx.get(f"{server.url}/readyz").json()
     assert ready["status"] == "ready" and ready["model"]["version"] == "1"
+    # the MLflow client, pandas and scikit-learn stay out of the serving process
+    assert not {"mlflow", "pandas", "sklearn", "torch"} & set(ready["heavy_modules"])
 
 
 def test_openapi_docs_carry_japanese_examples(server):

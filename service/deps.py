@@ -15,6 +15,7 @@ from madoguchi.inference import Classifier
 from madoguchi.routing import RoutingTable
 from madoguchi.settings import Settings
 from madoguchi.taxonomy import Taxonomy
+from service.batcher import MicroBatcher
 from service.errors import ApiError
 
 
@@ -38,7 +39,12 @@ async def get_classifier(request: Request) -> Classifier:
     return classifier
 
 
+async def get_batcher(request: Request) -> MicroBatcher:
+    return request.app.state.batcher
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]
 RoutingDep = Annotated[dict[str, RoutingTable], Depends(get_routing)]
 ClassifierDep = Annotated[Classifier, Depends(get_classifier)]
+BatcherDep = Annotated[MicroBatcher, Depends(get_batcher)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -27,6 +29,26 @@ def test_classify_returns_category_confidence_alternatives_route_and_model(serve
     assert body["route"]["municipality"] == "takamatsu"
     assert body["model"]["version"] == "1"
     assert isinstance(body["needs_review"], bool)
+
+
+def test_concurrent_requests_batched_together_each_get_their_own_answer(server):
+    """Requests in flight at once share model calls; every answer must still belong to its own text."""
+    texts = ["住民票の写しがほしい", "粗大ごみを出したい", "児童手当の申請", "国民健康保険に加入したい",
+             "水道の使用を開始したい", "選挙の投票所はどこですか", "保育園に入りたい", "固定資産税の納付書が届かない"]
+    alone = [post(server, "/v1/classify", json={"text": t, "municipality": "takamatsu"}).json() for t in texts]
+
+    async def together() -> list[dict]:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            sent = [client.post("/v1/classify", json={"text": t, "municipality": "takamatsu"}) for t in texts * 4]
+            return [r.json() for r in await asyncio.gather(*sent)]
+
+    answers = asyncio.run(together())
+    assert len(answers) == len(texts) * 4
+    for i, answer in enumerate(answers):
+        expected = alone[i % len(texts)]
+        assert answer["category"] == expected["category"]
+        assert answer["confidence"] == pytest.approx(expected["confidence"], abs=1e-3)
+        assert answer["route"] == expected["route"]
 
 
 def test_curl_default_form_content_type_is_read_as_json(server):

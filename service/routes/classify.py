@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from madoguchi.inference import Candidate, Classification, Classifier, ModelInfo
 from madoguchi.routing import RoutingTable, UnknownMunicipalityError
 from madoguchi.text import TextError
-from service.deps import ClassifierDep, SettingsDep
+from service.deps import BatcherDep, ClassifierDep, SettingsDep
 from service.errors import ApiError
 from service.schemas import BatchRequest, BatchResponse, ClassifyRequest, ClassifyResponse, ErrorResponse
 
@@ -84,24 +84,27 @@ def _log(info: ModelInfo, results: list[Classification], started: float, municip
 
 
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
-async def classify(request: ClassifyRequest, classifier: ClassifierDep) -> Response:
+async def classify(request: ClassifyRequest, classifier: ClassifierDep, batcher: BatcherDep) -> Response:
     """Classify one inquiry: category, confidence, alternatives, review flag and route."""
     started = time.perf_counter()
     table = _table(classifier, request.municipality)
-    results = classifier.classify_prepared(_prepare(classifier, [request.text], batch=False), table, request.top_k)
+    proba = await batcher.predict_proba(_prepare(classifier, [request.text], batch=False))
+    results = classifier.answers(proba, table, request.top_k)
     _log(classifier.info, results, started, request.municipality)
     return _json(_answer(results[0], _model_out(classifier.info)))
 
 
 @router.post("/classify/batch", response_model=BatchResponse, responses=ERRORS)
-def classify_batch(request: BatchRequest, classifier: ClassifierDep, settings: SettingsDep) -> Response:
+async def classify_batch(request: BatchRequest, classifier: ClassifierDep, batcher: BatcherDep,
+                         settings: SettingsDep) -> Response:
     """Classify up to 1,000 inquiries in one call; answers come in the order of `texts`."""
     started = time.perf_counter()
     if len(request.texts) > settings.max_batch:
         raise ApiError(422, "batch_too_large",
                        f"{len(request.texts)} texts in one batch; the limit is {settings.max_batch}")
     table = _table(classifier, request.municipality)
-    results = classifier.classify_prepared(_prepare(classifier, request.texts, batch=True), table, request.top_k)
+    prepared = _prepare(classifier, request.texts, batch=True)
+    results = classifier.answers(await batcher.predict_proba(prepared), table, request.top_k) if prepared else []
     _log(classifier.info, results, started, request.municipality)
     model = _model_out(classifier.info)
     return _json({"results": [_answer(r, model) for r in results]})

@@ -12,14 +12,17 @@ regular MLflow client and downloads what is not on local disk.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import numpy as np
 import yaml
@@ -68,11 +71,52 @@ def model_info(name: str, version: str, run_id: str | None, metadata: Mapping[st
     )
 
 
-class PendingResolve:
-    """A started child process resolving the alias; the caller imports and sets up meanwhile."""
+def read_local_registry(settings: Settings) -> ResolvedVersion | None:
+    """The embedded SQLite store's answer, read directly; None whenever anything is not as expected.
 
-    def __init__(self, settings: Settings) -> None:
+    Starting the MLflow client in a child costs about two seconds (import and
+    store checks), most of the service's cold start, for one lookup of two
+    rows. The query reads MLflow's registry tables (schema of MLflow 3.x) in
+    read-only mode; a schema change, a version not READY or artifacts not on
+    local disk make it return None, and the caller asks MLflow itself. A test
+    checks that both ways give the same answer.
+    """
+    uri = settings.tracking_uri
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    if not database.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute(
+                "SELECT v.version, v.run_id, v.storage_location FROM registered_model_aliases a "
+                "JOIN model_versions v ON v.workspace = a.workspace AND v.name = a.name AND v.version = a.version "
+                "WHERE a.workspace = 'default' AND a.name = ? AND a.alias = ? AND v.status = 'READY'",
+                (settings.model_name, settings.model_alias)).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    version, run_id, location = row
+    parsed = urlparse(location or "")
+    path = Path(unquote(parsed.path))
+    if parsed.scheme != "file" or not (path / "MLmodel").is_file():
+        return None
+    return ResolvedVersion(settings.model_name, str(version), run_id, path)
+
+
+class PendingResolve:
+    """Resolving the alias: read from the local store at once, or by a child process with the MLflow client.
+
+    The child runs while the caller imports and sets up.
+    """
+
+    def __init__(self, settings: Settings, direct: bool = True) -> None:
         self.target = f"models:/{settings.model_name}@{settings.model_alias}"
+        self.found = read_local_registry(settings) if direct else None
+        if self.found is not None:
+            return
         command = [sys.executable, "-m", "madoguchi.resolve_version", "--tracking-uri", settings.tracking_uri,
                    "--name", settings.model_name, "--alias", settings.model_alias,
                    "--cache-dir", str(settings.cache_dir / "models")]
@@ -80,6 +124,8 @@ class PendingResolve:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     def result(self) -> ResolvedVersion:
+        if self.found is not None:
+            return self.found
         try:
             stdout, stderr = self.process.communicate(timeout=RESOLVE_TIMEOUT_S)
         except subprocess.TimeoutExpired:
@@ -94,9 +140,9 @@ class PendingResolve:
         return ResolvedVersion(found["name"], found["version"], found["run_id"], Path(found["path"]))
 
 
-def resolve(settings: Settings) -> ResolvedVersion:
-    """Which version the alias names, and the local folder holding its files."""
-    return PendingResolve(settings).result()
+def resolve(settings: Settings, direct: bool = True) -> ResolvedVersion:
+    """Which version the alias names, and the local folder holding its files (`direct=False`: ask MLflow)."""
+    return PendingResolve(settings, direct).result()
 
 
 def load_model_dir(path: Path, name: str, version: str) -> tuple[ServedModel, ModelInfo]:

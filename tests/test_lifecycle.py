@@ -78,6 +78,8 @@ def test_served_model_names_a_missing_alias(tmp_path):
                         model_name="nothing-here")
     with pytest.raises(ModelNotFoundError, match="nothing-here"):
         resolve(settings)
+    with pytest.raises(ModelNotFoundError, match="nothing-here"):
+        resolve(settings, direct=False)
 
 
 def promote(settings: Settings, *args: str) -> subprocess.CompletedProcess:
@@ -102,6 +104,9 @@ def test_gate_passes_equal_or_better_and_refuses_worse_unless_forced(tmp_path):
     configure(settings)
     assert str(client.get_model_version_by_alias("gate-test", "champion").version) == "2"
     assert client.get_model_version("gate-test", "2").tags["gate"] == "passed"
+    # the service reads the moved alias from the SQLite store directly, and MLflow agrees
+    assert resolve(settings).version == "2"
+    assert resolve(settings) == resolve(settings, direct=False)
 
     # a crippled model: far lower F1, the gate refuses it and says why
     bad_path = tmp_path / "bad.yaml"
@@ -120,6 +125,8 @@ def test_gate_passes_equal_or_better_and_refuses_worse_unless_forced(tmp_path):
     assert str(client.get_model_version_by_alias("gate-test", "champion").version) == "3"
     tags = client.get_model_version("gate-test", "3").tags
     assert tags["gate"] == "forced" and tags["gate.forced"] == "true"
+    assert resolve(settings) == resolve(settings, direct=False)
+    assert resolve(settings).version == "3"
 
 
 def test_promote_without_challenger_is_a_clear_error(tmp_path):

@@ -28,6 +28,15 @@ def test_compiled_probabilities_equal_scikit_learn(fitted):
     np.testing.assert_allclose(compiled.predict_proba(test), pipeline.predict_proba(test), atol=1e-5)
 
 
+def test_compiled_features_equal_scikit_learn(fitted):
+    pipeline, test = fitted
+    compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    theirs = pipeline.steps[0][1].transform(test + ["", "𠮷"])
+    mine = compiled.transform(test + ["", "𠮷"])
+    assert mine.shape == theirs.shape
+    np.testing.assert_allclose(mine.toarray(), theirs.toarray(), atol=1e-6)
+
+
 def test_sigmoid_calibration_is_not_compiled(fitted):
     pipeline = build_estimator({"calibration": "sigmoid"})
     with pytest.raises(ValueError, match="temperature"):

@@ -85,6 +85,33 @@ class _Vectorizer:
         return cls(_analyzer(vectorizer), dict(vectorizer.vocabulary_),
                    np.asarray(vectorizer.idf_, dtype=np.float64), offset, bool(vectorizer.sublinear_tf))
 
+    @property
+    def size(self) -> int:
+        return len(self.idf)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """TF-IDF rows of many texts at once: Python only looks terms up, numpy and scipy do the arithmetic.
+
+        Per-text numpy calls (as in `weights`) cost more than the analysis for
+        a batch; here one matrix is built with repeated terms, summed by scipy,
+        and weighted and normalised in a few whole-array operations.
+        """
+        get = self.vocabulary.get
+        indices: list[int] = []
+        indptr = [0]
+        for text in texts:
+            indices.extend(i for i in map(get, self.analyze(text)) if i is not None)
+            indptr.append(len(indices))
+        x = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
+                              shape=(len(texts), self.size))
+        x.sum_duplicates()
+        if self.sublinear:
+            x.data = np.log(x.data) + 1.0
+        x.data *= self.idf[x.indices]
+        rows = np.repeat(np.arange(len(texts)), np.diff(x.indptr))
+        x.data /= np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=len(texts)))[rows]
+        return x.astype(np.float32)
+
     def weights(self, text: str) -> tuple[list[int], np.ndarray]:
         counts = Counter(t for t in self.analyze(text) if t in self.vocabulary)
         if not counts:
@@ -126,15 +153,7 @@ class CompiledLinearClassifier:
                    calibrated.classes_)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        indptr, indices, data = [0], [], []
-        for text in texts:
-            for vectorizer in self.vectorizers:
-                index, weights = vectorizer.weights(text)
-                indices.extend(index)
-                data.append(weights)
-            indptr.append(len(indices))
-        values = np.concatenate(data) if data else np.zeros(0)
-        return sparse.csr_matrix((values.astype(np.float32), indices, indptr), shape=(len(texts), self.n_features))
+        return sparse.hstack([vectorizer.transform(texts) for vectorizer in self.vectorizers], format="csr")
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 1:  # the front-desk case: gather the few rows the text touches
@@ -145,7 +164,10 @@ class CompiledLinearClassifier:
                 weights.append(w)
             w = np.concatenate(weights).astype(np.float32)
             return (w @ self.coef[index] + self.intercept)[None, :]
-        return np.asarray(self.transform(texts) @ self.coef) + self.intercept
+        scores = np.tile(self.intercept, (len(texts), 1))
+        for vectorizer in self.vectorizers:  # block by block: no stacked copy of the features
+            scores += vectorizer.transform(texts) @ self.coef[vectorizer.offset:vectorizer.offset + vectorizer.size]
+        return scores
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         z = self.beta * self.decision_function(texts).astype(np.float64)

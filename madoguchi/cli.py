@@ -130,7 +130,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     classifier = _classifier(_settings(args), args.model)
     stats = predict_csv(classifier, Path(args.input), Path(args.output), text_column=args.text_column,
-                        municipality=args.municipality, encoding=args.encoding, progress=not args.quiet)
+                        municipality=args.municipality, encoding=args.encoding, progress=not args.quiet,
+                        workers=args.workers)
     print(f"{args.output}: {stats.rows} rows, {stats.needs_review} for review, {stats.errors} unreadable "
           f"({stats.rows / max(stats.seconds, 1e-9):,.0f} rows/s)", file=sys.stderr)
     return 0
@@ -272,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--municipality")
     p.add_argument("--encoding", default="utf-8", help="input encoding, e.g. utf-8 or cp932 (Shift_JIS)")
     p.add_argument("--model", help="model URI (default: models:/<name>@champion)")
+    p.add_argument("--workers", type=int, help="processes to classify with (default: one per core; 1 for torch models)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 

@@ -49,6 +49,25 @@ def test_predict_keeps_input_columns_and_adds_answers(trained_store, tmp_path):
     assert out[2]["error"] == "empty_text" and out[2]["needs_review"] == "True" and out[2]["code"] == ""
 
 
+def test_predict_in_worker_processes_gives_the_same_file_as_one_process(trained_store, tmp_path):
+    from madoguchi.batch import CHUNK
+
+    texts = ["住民票の写しがほしい", "粗大ごみを出したい", "", "児童手当の申請", "x" * 9000, "保育園に入りたい"]
+    src = tmp_path / "many.csv"
+    with src.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        writer.writerows([i, f"{texts[i % len(texts)]}{'' if i % 3 else i}"] for i in range(2 * CHUNK + 7))
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    run(trained_store.env, "predict", str(src), "--output", str(one), "--workers", "1", "--quiet", check=True)
+    run(trained_store.env, "predict", str(src), "--output", str(two), "--workers", "2", "--quiet", check=True)
+    first = one.read_text(encoding="utf-8")
+    assert first == two.read_text(encoding="utf-8")
+    rows = list(csv.DictReader(first.splitlines()))
+    assert len(rows) == 2 * CHUNK + 7 and rows[-1]["id"] == str(2 * CHUNK + 6)
+    assert {r["error"] for r in rows} == {"", "empty_text", "text_too_long"}
+
+
 def test_predict_reads_shift_jis_when_told(trained_store, tmp_path):
     src = tmp_path / "sjis.csv"
     src.write_bytes("text\n住民票の写しがほしい\n".encode("cp932"))

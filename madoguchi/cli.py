@@ -79,7 +79,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # With --no-train the server starts anyway and /readyz says why it has no model.
         found = None if args.no_train else ensure_champion(settings)
     uvicorn.run(create_app(settings, resolved=found), host=args.host or settings.host,
-                port=args.port or settings.port, log_level="info", workers=1)
+                port=args.port or settings.port, log_level="info", access_log=settings.access_log, workers=1)
     return 0
 
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_top_k: int = Field(default=10, ge=1)
     baseline_endpoint: bool = Field(default=False, description="Mount POST /v1/baseline (benchmarks only).")
+    access_log: bool = Field(default=False, description=(
+        "uvicorn's line per request. Off by default: the service logs every answer (model version, codes, "
+        "timing; never the text), and writing both took a sixth of a TF-IDF request's time."))
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

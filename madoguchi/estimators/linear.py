@@ -14,6 +14,7 @@ weights, coefficients and β; the tests check it against scikit-learn's own
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -112,17 +113,18 @@ class _Vectorizer:
         x.data /= np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=len(texts)))[rows]
         return x.astype(np.float32)
 
-    def weights(self, text: str) -> tuple[list[int], np.ndarray]:
-        counts = Counter(t for t in self.analyze(text) if t in self.vocabulary)
+    def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Feature indices (offset into the joint space) and TF-IDF weights of one text."""
+        counts = Counter(i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None)
         if not counts:
-            return [], np.zeros(0)
-        index = [self.vocabulary[t] for t in counts]
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         if self.sublinear:
             tf = np.log(tf) + 1.0
         w = tf * self.idf[index]
-        w /= np.sqrt(w @ w)
-        return [i + self.offset for i in index], w
+        w /= math.sqrt(w @ w)
+        return index + self.offset, w
 
 
 class CompiledLinearClassifier:
@@ -157,12 +159,9 @@ class CompiledLinearClassifier:
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 1:  # the front-desk case: gather the few rows the text touches
-            index, weights = [], []
-            for vectorizer in self.vectorizers:
-                i, w = vectorizer.weights(texts[0])
-                index.extend(i)
-                weights.append(w)
-            w = np.concatenate(weights).astype(np.float32)
+            parts = [vectorizer.weights(texts[0]) for vectorizer in self.vectorizers]
+            index = np.concatenate([i for i, _ in parts])
+            w = np.concatenate([w for _, w in parts]).astype(np.float32)
             return (w @ self.coef[index] + self.intercept)[None, :]
         scores = np.tile(self.intercept, (len(texts), 1))
         for vectorizer in self.vectorizers:  # block by block: no stacked copy of the features

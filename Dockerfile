@@ -1,4 +1,6 @@
-# Madoguchi service image: Python 3.11 slim, CPU-only torch, the default model trained at build time.
+# Madoguchi service image: Python 3.11 slim, the default model trained at build time.
+# The default model (TF-IDF + USE int8 through ONNX Runtime) needs no torch; the image leaves it out
+# (install '.[neural]' on top for the transformer and sentence-transformers backends).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,16 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# CPU-only torch first (the CPU wheel index; where a local CPU wheel is configured for pip, that one is used).
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install "torch==2.13.0" --extra-index-url "${TORCH_INDEX_URL}"
-
 COPY pyproject.toml README.md ./
 COPY madoguchi ./madoguchi
 COPY service ./service
 COPY training ./training
 COPY evaluation ./evaluation
-RUN pip install -e '.[neural]'
+RUN pip install -e .
 
 COPY datasets ./datasets
 COPY models ./models

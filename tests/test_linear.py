@@ -31,8 +31,8 @@ def test_compiled_probabilities_equal_scikit_learn(fitted):
 def test_compiled_features_equal_scikit_learn(fitted):
     pipeline, test = fitted
     compiled = CompiledLinearClassifier.from_pipeline(pipeline)
-    theirs = pipeline.steps[0][1].transform(test + ["", "𠮷"])
-    mine = compiled.transform(test + ["", "𠮷"])
+    theirs = pipeline.steps[0][1].transform([*test, "", "𠮷"])
+    mine = compiled.transform([*test, "", "𠮷"])
     assert mine.shape == theirs.shape
     np.testing.assert_allclose(mine.toarray(), theirs.toarray(), atol=1e-6)
 

@@ -1,0 +1,88 @@
+"""Dynamic batching: concurrent requests share model calls, and each gets its own rows back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+
+from service.batcher import MicroBatcher
+
+
+class SlowEchoModel:
+    """Row i of the answer is [number in text i]; each call takes a while, so requests pile up meanwhile."""
+
+    labels = ("n",)
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_on = fail_on
+
+    def predict_proba(self, texts):
+        self.calls.append(list(texts))
+        if self.fail_on in texts:
+            raise RuntimeError("model failure")
+        time.sleep(0.02)
+        return np.asarray([[float(t.split()[-1])] for t in texts])
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_requests_arriving_while_the_model_is_busy_share_one_call():
+    model = SlowEchoModel()
+
+    async def scenario():
+        batcher = MicroBatcher(model)
+        batcher.start()
+        try:
+            first = asyncio.create_task(batcher.predict_proba(["t 0", "t 1"]))  # two texts: on the model thread
+            await asyncio.sleep(0.005)
+            rest = await asyncio.gather(*(batcher.predict_proba([f"t {i}"]) for i in range(2, 12)))
+            return await first, rest
+        finally:
+            await batcher.stop()
+
+    first, rest = run(scenario())
+    assert first[:, 0].tolist() == [0.0, 1.0]
+    assert [r[:, 0].tolist() for r in rest] == [[float(i)] for i in range(2, 12)]
+    assert len(model.calls) == 2 and len(model.calls[1]) == 10  # the ten waited and went together
+
+
+def test_batches_are_capped_and_order_kept():
+    model = SlowEchoModel()
+
+    async def scenario():
+        batcher = MicroBatcher(model, max_batch_texts=4)
+        batcher.start()
+        try:
+            blocker = asyncio.create_task(batcher.predict_proba(["t 100", "t 101"]))
+            await asyncio.sleep(0.005)
+            answers = await asyncio.gather(*(batcher.predict_proba([f"t {i}"]) for i in range(9)))
+            await blocker
+            return answers
+        finally:
+            await batcher.stop()
+
+    answers = run(scenario())
+    assert [a[0, 0] for a in answers] == list(range(9))
+    assert max(len(c) for c in model.calls) <= 4
+
+
+def test_a_failing_call_fails_its_requests_and_the_batcher_goes_on():
+    model = SlowEchoModel(fail_on="t 666")
+
+    async def scenario():
+        batcher = MicroBatcher(model)
+        batcher.start()
+        try:
+            with pytest.raises(RuntimeError, match="model failure"):
+                await batcher.predict_proba(["t 666", "t 1"])
+            return await batcher.predict_proba(["t 7"])
+        finally:
+            await batcher.stop()
+
+    assert run(scenario())[0, 0] == 7.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import json
 import os
 import platform
@@ -59,6 +60,8 @@ def in_process(settings, texts: list[str]) -> dict:
     taxonomy = load_taxonomy(settings.taxonomy_path)
     model, info = load_served(settings)  # as the service loads it
     classifier = Classifier(model, info, taxonomy, load_routing_tables(settings.routing_dir, taxonomy), 4000)
+    gc.collect()
+    gc.freeze()  # as the service does once its model is loaded
     for text in texts[:50]:
         classifier.classify([text], "takamatsu")
     timings = []

@@ -11,6 +11,7 @@ refused with its name (and line, where the CSV parser knows it).
 from __future__ import annotations
 
 import csv
+import gc
 import multiprocessing
 import os
 import sys
@@ -96,7 +97,13 @@ def _chunks(classifier: Classifier, texts: list[str], workers: int) -> Iterator[
     if workers <= 1 or len(pieces) < 2:
         yield from map(_classify_chunk, pieces)
         return
-    # fork: the workers share the loaded model's memory instead of loading it again
+    # One text here first: it loads whatever the model loads lazily (tokeniser dictionary, encoder
+    # session and tables), which the workers then share through fork instead of each loading it again.
+    _classify_chunk(pieces[0][:1])
+    # The model stays for the whole run: keep the garbage collector from walking it again and again
+    # (in the workers, from touching its pages, which would copy them).
+    gc.collect()
+    gc.freeze()
     with multiprocessing.get_context("fork").Pool(min(workers, len(pieces))) as pool:
         yield from pool.imap(_classify_chunk, pieces)
 

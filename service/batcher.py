@@ -6,10 +6,15 @@ for fifteen full model calls; one call over all sixteen texts costs far less
 than sixteen calls (the encoder streams its weights once per batch, the
 TF-IDF product becomes one sparse × dense product). Model calls run one at a
 time, so the model, including MeCab's tagger, is never entered by two threads
-at once. A call over several texts runs on a dedicated thread, leaving the
-event loop free to accept and parse requests meanwhile (and to answer
-/healthz); a lone text is answered on the event loop itself, because handing
-it to a thread and back (two wake-ups) took longer than the TF-IDF model.
+at once.
+
+Calls of up to `max_batch_texts` texts run on the event loop itself: the
+requests that arrive meanwhile wait in the socket buffers and are read, and
+batched, as soon as the call returns. Running them on a thread instead was
+slower under load (benchmarks/README.md): the model's Python code and the
+event loop took turns at the GIL, and each hand-off cost a wake-up. Only a
+larger call (a /v1/classify/batch request) goes to a dedicated thread, so
+that a thousand texts do not keep /healthz waiting.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import numpy as np
 from madoguchi.inference import LabelledModel
 
 MAX_BATCH_TEXTS = 64
-INLINE_MAX_TEXTS = 1
 
 
 class MicroBatcher:
@@ -65,7 +69,7 @@ class MicroBatcher:
             taken = self._take(await self._queue.get())
             texts = [text for item, _ in taken for text in item]
             try:
-                if len(texts) <= INLINE_MAX_TEXTS:
+                if len(texts) <= self.max_batch_texts:
                     proba = self.model.predict_proba(texts)
                 else:
                     proba = await loop.run_in_executor(self._executor, self.model.predict_proba, texts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,11 @@ def load_classifier(app: FastAPI) -> None:
         classifier = Classifier(model, info, app.state.taxonomy, app.state.routing, settings.max_text_chars)
         classifier.classify(["住民票の写しがほしい"])  # warm up (tokeniser dictionary, caches) before /readyz
         app.state.classifier = classifier
+        # The model's objects live as long as the process: move them out of the garbage collector's
+        # reach. Without this, every full collection walked the TF-IDF vocabularies (210k terms) and
+        # stalled a request now and then: p99 at 16 connections fell from ~50 ms to ~14 ms with it.
+        gc.collect()
+        gc.freeze()
         log.info("serving model %s version %s (%s) from %s", info.name, info.version, info.backend,
                  settings.tracking_uri)
     except Exception as exc:

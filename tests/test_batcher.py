@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -18,10 +19,12 @@ class SlowEchoModel:
 
     def __init__(self, fail_on: str | None = None) -> None:
         self.calls: list[list[str]] = []
+        self.threads: list[str] = []
         self.fail_on = fail_on
 
     def predict_proba(self, texts):
         self.calls.append(list(texts))
+        self.threads.append(threading.current_thread().name)
         if self.fail_on in texts:
             raise RuntimeError("model failure")
         time.sleep(0.02)
@@ -86,3 +89,20 @@ def test_a_failing_call_fails_its_requests_and_the_batcher_goes_on():
             await batcher.stop()
 
     assert run(scenario())[0, 0] == 7.0
+
+
+def test_small_calls_run_on_the_event_loop_and_large_ones_on_the_model_thread():
+    model = SlowEchoModel()
+
+    async def scenario():
+        batcher = MicroBatcher(model, max_batch_texts=4)
+        batcher.start()
+        try:
+            await batcher.predict_proba(["t 1"])
+            await batcher.predict_proba([f"t {i}" for i in range(10)])
+        finally:
+            await batcher.stop()
+
+    run(scenario())
+    assert model.threads[0] == threading.main_thread().name
+    assert model.threads[1].startswith("model")

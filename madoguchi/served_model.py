@@ -2,12 +2,13 @@
 
 `import mlflow` alone costs a serving process about 110 MB and a second of
 start-up, and the hot path never needs it: the pyfunc wrapper only forwards
-to the fitted estimator. The service therefore asks a short-lived child
-process (`madoguchi.resolve_version`) which version `@champion` names and
-where its files are, then reads that folder itself: the estimator artifact
-and the `metadata` of the version's MLmodel file. Any MLflow store works
-(SQLite, a tracking server, remote artifact stores): the child uses the
-regular MLflow client and downloads what is not on local disk.
+to the fitted estimator. The service therefore finds out which version
+`@champion` names and where its files are — from the embedded SQLite store
+directly, or by asking a short-lived child process with the MLflow client
+(`madoguchi.resolve_version`) for any other store (a tracking server, remote
+artifact stores; the child downloads what is not on local disk) — and then
+reads that folder itself: the estimator artifact and the `metadata` of the
+version's MLmodel file.
 """
 
 from __future__ import annotations

@@ -44,6 +44,8 @@ def test_run_logs_params_data_heldout_metrics_and_confusion_matrix(trained_store
     assert contexts == {"training", "evaluation"}
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {"evaluation/report.html", "evaluation/report.json", "evaluation/confusion.png"} <= artifacts
+    # the default model's encoder runs on ONNX Runtime: recorded with the packages the version needs
+    assert {"version.onnxruntime", "version.sentencepiece", "version.scikit-learn"} <= set(run.data.tags)
 
 
 def test_metrics_are_measured_on_test_rows_only(trained_store):

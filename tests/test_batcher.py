@@ -39,15 +39,11 @@ def test_requests_arriving_while_the_model_is_busy_share_one_call():
     model = SlowEchoModel()
 
     async def scenario():
-        batcher = MicroBatcher(model)
-        batcher.start()
-        try:
-            first = asyncio.create_task(batcher.predict_proba(["t 0", "t 1"]))  # two texts: on the model thread
+        async with MicroBatcher(model) as batcher:
+            first = asyncio.create_task(batcher.predict_proba(["t 0", "t 1"]))  # busy with these while the ten arrive
             await asyncio.sleep(0.005)
             rest = await asyncio.gather(*(batcher.predict_proba([f"t {i}"]) for i in range(2, 12)))
             return await first, rest
-        finally:
-            await batcher.stop()
 
     first, rest = run(scenario())
     assert first[:, 0].tolist() == [0.0, 1.0]
@@ -59,16 +55,12 @@ def test_batches_are_capped_and_order_kept():
     model = SlowEchoModel()
 
     async def scenario():
-        batcher = MicroBatcher(model, max_batch_texts=4)
-        batcher.start()
-        try:
+        async with MicroBatcher(model, max_batch_texts=4) as batcher:
             blocker = asyncio.create_task(batcher.predict_proba(["t 100", "t 101"]))
             await asyncio.sleep(0.005)
             answers = await asyncio.gather(*(batcher.predict_proba([f"t {i}"]) for i in range(9)))
             await blocker
             return answers
-        finally:
-            await batcher.stop()
 
     answers = run(scenario())
     assert [a[0, 0] for a in answers] == list(range(9))
@@ -79,14 +71,10 @@ def test_a_failing_call_fails_its_requests_and_the_batcher_goes_on():
     model = SlowEchoModel(fail_on="t 666")
 
     async def scenario():
-        batcher = MicroBatcher(model)
-        batcher.start()
-        try:
+        async with MicroBatcher(model) as batcher:
             with pytest.raises(RuntimeError, match="model failure"):
                 await batcher.predict_proba(["t 666", "t 1"])
             return await batcher.predict_proba(["t 7"])
-        finally:
-            await batcher.stop()
 
     assert run(scenario())[0, 0] == 7.0
 
@@ -95,13 +83,9 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_on_the_model_thread():
     model = SlowEchoModel()
 
     async def scenario():
-        batcher = MicroBatcher(model, max_batch_texts=4)
-        batcher.start()
-        try:
+        async with MicroBatcher(model, max_batch_texts=4) as batcher:
             await batcher.predict_proba(["t 1"])
             await batcher.predict_proba([f"t {i}" for i in range(10)])
-        finally:
-            await batcher.stop()
 
     run(scenario())
     assert model.threads[0] == threading.main_thread().name

@@ -35,20 +35,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def ensure_champion(settings: Settings, progress: bool = True) -> ResolvedVersion:
-    """The version `@champion` names; the default model is trained and registered first when there is none.
-
-    Resolving and training run in child processes, so the server that follows
-    carries neither the MLflow client nor training's libraries.
-    """
+def train_default(settings: Settings, progress: bool = True) -> None:
+    """Train and register the default model, in a child process: the server that follows carries none of
+    training's libraries (nor the MLflow client)."""
     import subprocess
 
-    from madoguchi.served_model import ModelNotFoundError, PendingResolve
-
-    try:
-        return PendingResolve(settings).result()
-    except ModelNotFoundError:
-        pass
     print(f"no @{settings.model_alias} for {settings.model_name} in {settings.tracking_uri}; "
           "training the default model from the shipped data", file=sys.stderr)
     command = [sys.executable, "-m", "madoguchi.cli", "--tracking-uri", settings.tracking_uri, "train",
@@ -57,7 +48,6 @@ def ensure_champion(settings: Settings, progress: bool = True) -> ResolvedVersio
         command.append("--quiet")
     if subprocess.run(command, check=False).returncode != 0:
         raise CliError("training the default model failed (see above)")
-    return PendingResolve(settings).result()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -76,8 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         found: ResolvedVersion | None = pending.result()
     except ModelNotFoundError:
-        # With --no-train the server starts anyway and /readyz says why it has no model.
-        found = None if args.no_train else ensure_champion(settings)
+        found = None  # with --no-train the server starts anyway and /readyz says why it has no model
+        if not args.no_train:
+            train_default(settings)
+            found = PendingResolve(settings).result()
     uvicorn.run(create_app(settings, resolved=found), host=args.host or settings.host,
                 port=args.port or settings.port, log_level="info", access_log=settings.access_log, workers=1)
     return 0

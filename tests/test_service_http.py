@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from service.schemas import BatchResponse, ClassifyResponse
+from tests.conftest import TFIDF, start_server, store_settings
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +158,22 @@ def test_server_survives_bad_input_and_never_logs_raw_text(server):
     log = server.log.read_text(encoding="utf-8", errors="replace")
     assert "model=madoguchi-inquiry-router/1" in log  # every answer names its model version
     assert "秘密" not in log and "山田花子" not in log and "1111-2222" not in log
+
+
+def test_first_start_on_an_empty_store_trains_the_default_then_serves(tmp_path):
+    """What `make serve` does on a fresh machine: no @champion yet, so the default model is trained first."""
+    settings, env = store_settings(tmp_path)
+    env = {**env, "MADOGUCHI_DEFAULT_CONFIG": str(TFIDF)}  # the quick backend stands in for the default here
+    srv = start_server(env, tmp_path / "server.log", extra=(), timeout=300)
+    try:
+        ready = httpx.get(f"{srv.url}/readyz").json()
+        assert ready["model"] == {"name": settings.model_name, "version": "1", "backend": "tfidf-linear"}
+        # training ran in a child process: the server itself never loaded its libraries
+        assert not {"mlflow", "sklearn", "pandas"} & set(ready["heavy_modules"])
+        answer = post(srv, "/v1/classify", json={"text": "粗大ごみを出したい", "municipality": "sample-town"})
+        assert answer.json()["category"]["code"] == "gomi"
+        log = srv.log.read_text(encoding="utf-8")
+        assert "training the default model" in log and "@champion: held-out macro-F1" in log
+    finally:
+        srv.process.terminate()
+        srv.process.wait(timeout=10)

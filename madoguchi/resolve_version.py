@@ -17,16 +17,15 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-from madoguchi.served_model import NOT_FOUND_EXIT
+from madoguchi.served_model import NOT_FOUND_EXIT, local_path
 
 
 def local_copy(download_uri: str, cache_dir: Path) -> Path:
     """The version's folder on local disk: the store's own folder when it is local, else a cached download."""
-    parsed = urlparse(download_uri)
-    if parsed.scheme in ("", "file"):
-        return Path(unquote(parsed.path))
+    local = local_path(download_uri)
+    if local is not None:
+        return local
     import mlflow
 
     target = cache_dir / hashlib.sha256(download_uri.encode()).hexdigest()[:24]

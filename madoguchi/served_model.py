@@ -59,6 +59,12 @@ class ServedModel:
         return self.estimator.predict_proba(list(prepared_texts))
 
 
+def local_path(uri: str) -> Path | None:
+    """The folder a `file:` (or scheme-less) artifact URI names; None for a remote one."""
+    parsed = urlparse(uri)
+    return Path(unquote(parsed.path)) if parsed.scheme in ("", "file") else None
+
+
 def model_info(name: str, version: str, run_id: str | None, metadata: Mapping[str, Any] | None) -> ModelInfo:
     """The facts an answer names, from the metadata `madoguchi train` logs with every version."""
     meta = metadata or {}
@@ -100,9 +106,8 @@ def read_local_registry(settings: Settings) -> ResolvedVersion | None:
     if row is None:
         return None
     version, run_id, location = row
-    parsed = urlparse(location or "")
-    path = Path(unquote(parsed.path))
-    if parsed.scheme != "file" or not (path / "MLmodel").is_file():
+    path = local_path(location) if location else None
+    if path is None or not (path / "MLmodel").is_file():
         return None
     return ResolvedVersion(settings.model_name, str(version), run_id, path)
 

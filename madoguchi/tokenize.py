@@ -6,19 +6,29 @@ so it can ride inside a scikit-learn Pipeline and an MLflow model; the MeCab
 tagger itself is not picklable and is rebuilt lazily after unpickling.
 
 Speed: building fugashi's node objects costs more than MeCab's analysis, so
-the tagger's text output (unidic-lite's format: surface, pronunciation,
-reading, lemma, part of speech, …) is split directly — about 1.6 times
-faster, and checked against the node API on a probe sentence at start-up
-(with a fall-back to the node API should a dictionary print another format).
+the tagger prints only what is needed — "part of speech<TAB>lemma" per token
+(the surface for unknown words) — and one regular expression, run in C, picks
+the kept tokens' lemmas out of that text. Together about 1.3 times faster than
+splitting unidic-lite's full output line by line in Python, and 2 times faster
+than the node API. The result is checked against the node API on a probe
+sentence at start-up, with a fall-back to the node API should a dictionary
+lay its features out differently.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # UniDic part-of-speech tags whose tokens carry no routing signal.
 _SKIP_POS = frozenset({"補助記号", "空白"})
 _PROBE = "引っ越したのでマイナンバーカードの住所を変えたい。"
+# MeCab output formats (MeCab decodes the \t and \n; fugashi splits the arguments like a shell):
+# part of speech, tab, lemma (UniDic feature 7) for known words, the surface for unknown ones. The EOS line
+# stays: fugashi strips the output, which would cut a last token ending in an ideographic space.
+_TAGGER_ARGS = r'-O "" -F%f[0]\\t%f[7]\\n -U%f[0]\\t%m\\n'
+_SKIPPED = "|".join(f"{pos}\t" for pos in sorted(_SKIP_POS))
+_KEPT_LEMMA = re.compile(rf"^(?!{_SKIPPED})[^\t\n]*\t([^\n]+)$", re.MULTILINE)
 
 
 def _clean(lemma: str) -> str:
@@ -39,8 +49,11 @@ class JapaneseLemmaTokenizer:
 
             # unidic-lite's dictionary is found by fugashi from the installed
             # package: no download step.
-            self._tagger = fugashi.Tagger()
-            self._fast = self._from_text(_PROBE) == self._from_nodes(_PROBE)
+            try:
+                self._tagger = fugashi.Tagger(_TAGGER_ARGS)
+                self._fast = self._from_text(_PROBE) == self._from_nodes(_PROBE)
+            except RuntimeError:  # a MeCab that refuses the formats: the node API needs none
+                self._tagger = fugashi.Tagger()
         return self._tagger
 
     def _from_nodes(self, text: str) -> list[str]:
@@ -53,15 +66,9 @@ class JapaneseLemmaTokenizer:
         return tokens
 
     def _from_text(self, text: str) -> list[str]:
-        tokens = []
-        for line in self._tagger.parse(text).split("\n"):
-            fields = line.split("\t")
-            if len(fields) < 5:  # EOS or an empty line
-                continue
-            if fields[4].split("-", 1)[0] in _SKIP_POS:
-                continue
-            tokens.append(_clean(fields[3] or fields[0]))
-        return tokens
+        # _clean written out: a function call per token costs as much as the regular expression.
+        return [lemma.split("-", 1)[0] if "-" in lemma[1:] else lemma
+                for lemma in _KEPT_LEMMA.findall(self._tagger.parse(text))]
 
     def __call__(self, text: str) -> list[str]:
         self._get_tagger()

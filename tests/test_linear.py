@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
-from madoguchi.estimators.linear import CompiledLinearClassifier
+from madoguchi.estimators.linear import CompiledLinearClassifier, _Vectorizer
+from madoguchi.estimators.ngram_index import CharNgramIndex, WordNgramIndex
 from madoguchi.taxonomy import default_taxonomy
 from tests.conftest import SMALL_CORPUS
 from training.backends.tfidf_linear import build_estimator
@@ -31,6 +34,7 @@ def test_compiled_probabilities_equal_scikit_learn(fitted):
 def test_compiled_features_equal_scikit_learn(fitted):
     pipeline, test = fitted
     compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    assert all(v.index is not None for v in compiled.vectorizers)  # the integer index, not the dict path
     theirs = pipeline.steps[0][1].transform([*test, "", "𠮷"])
     mine = compiled.transform([*test, "", "𠮷"])
     assert mine.shape == theirs.shape
@@ -64,6 +68,61 @@ def test_own_analyzers_match_scikit_learn_on_the_corpus(fitted):
         theirs = vectorizer.build_analyzer()
         for text in [*test[:200], "a", "ab c", "  住民票\\t の  写し ", "ＡＢＣ"]:
             assert mine.analyze(text) == theirs(text), text
+
+
+TRICKY = ["", " ", "a", "ab c", "  住民票\t の  写し ", "ＡＢＣ Def", "住民票\n\n写し",
+          "𠮷野家で、マイナンバー", "-", "--a-b", "ア" * 300]
+
+
+def test_integer_index_and_dict_lookups_find_the_same_terms(fitted):
+    pipeline, test = fitted
+    compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    for vectorizer in compiled.vectorizers:
+        # Lone surrogates: only the character analyzer takes them (MeCab refuses them; normalising drops them).
+        surrogates = ["x\ud83d\ude00y", "\udfff"] if isinstance(vectorizer.index, CharNgramIndex) else []
+        batch = [*test, *TRICKY, *surrogates]
+        by_index = vectorizer.transform(batch)
+        index, vectorizer.index = vectorizer.index, None
+        by_dict = vectorizer.transform(batch)
+        vectorizer.index = index
+        assert by_index.nnz == by_dict.nnz > 0
+        assert abs(by_index - by_dict).max() == 0
+
+
+def test_tokens_holding_spaces_are_read_as_scikit_learn_reads_them():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    # Trained on tokens without spaces, the vocabulary holds the bigram "a b"; a token "a b" at
+    # prediction time is that term to scikit-learn, though no token numbers can say so.
+    vectorizer = TfidfVectorizer(tokenizer=lambda text: text.split("|"), token_pattern=None, lowercase=False,
+                                 ngram_range=(1, 2)).fit(["a|b", "b|c"])
+    compiled = _Vectorizer.from_tfidf(vectorizer, 0)
+    assert isinstance(compiled.index, WordNgramIndex)
+    texts = ["a b", "a b|c", "c|a"]
+    np.testing.assert_allclose(compiled.transform(texts).toarray(), vectorizer.transform(texts).toarray())
+
+
+def test_model_compiled_before_the_index_builds_it_when_loaded(fitted):
+    compiled = CompiledLinearClassifier.from_pipeline(fitted[0])
+    expected = compiled.predict_proba(fitted[1])
+    for vectorizer in compiled.vectorizers:
+        del vectorizer.index  # as pickled by the previous version
+    clone = pickle.loads(pickle.dumps(compiled))
+    assert all(v.index is not None for v in clone.vectorizers)
+    np.testing.assert_array_equal(clone.predict_proba(fitted[1]), expected)
+
+
+def test_vocabularies_without_an_integer_index_keep_exact_features():
+    rows = load_corpus(SMALL_CORPUS, default_taxonomy())
+    train = [r for r in rows if r.split == "train"]
+    test = [r.text for r in rows if r.split == "test"] + TRICKY
+    # Word trigrams and four-character n-grams do not fit the integer codes: the dict path answers.
+    pipeline = build_estimator({"word_ngram_max": 3, "char_ngram_max": 4}).fit(
+        [r.text for r in train], [r.label for r in train])
+    compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    assert [v.index for v in compiled.vectorizers] == [None, None]
+    np.testing.assert_allclose(compiled.transform(test).toarray(),
+                               pipeline.steps[0][1].transform(test).toarray(), atol=1e-6)
 
 
 def test_softmax_head_equals_logistic_regression():

@@ -1,12 +1,26 @@
+import random
 import re
+import unicodedata
 
 import pytest
 
-from madoguchi.text import EmptyTextError, TextTooLongError, mask_pii, normalize, prepare
+from madoguchi.text import EmptyTextError, TextTooLongError, _nfkc, mask_pii, normalize, prepare
 
 
 def test_nfkc_folds_full_width_and_half_width_katakana():
     assert normalize("ＡＢＣ１２３　ﾏｲﾅﾝﾊﾞｰ") == "ABC123 マイナンバー"
+
+
+def test_the_quick_nfkc_equals_unicodedata_on_mixed_scripts():
+    # Full-width forms next to combining marks, half-width kana with voicing marks, Hangul jamo,
+    # Latin with accents, CJK compatibility ideographs: where mapping first could go wrong.
+    blocks = [(0x20, 0x250), (0x300, 0x370), (0x1100, 0x1180), (0x3000, 0x3100), (0x4E00, 0x4E40),
+              (0xAC00, 0xAC20), (0xF900, 0xF920), (0xFF00, 0xFFF0)]
+    pool = [chr(c) for start, end in blocks for c in range(start, end)]
+    rng = random.Random(0)
+    for _ in range(20000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 8)))
+        assert _nfkc(text) == unicodedata.normalize("NFKC", text), ascii(text)
 
 
 def test_whitespace_and_control_characters_are_folded():

@@ -32,5 +32,7 @@ def test_fast_text_path_equals_the_node_api():
     tok("x")
     assert tok._fast
     for text in ["先月引っ越しました。住民票は？", "ﾏｲﾅﾝﾊﾞｰｶｰﾄﾞ 𠮷野家 ｘｙｚ 12345", "粗大ごみ、出したいんやけど",
-                 "E-mail: [EMAIL] TEL [PHONE]"]:
+                 "E-mail: [EMAIL] TEL [PHONE]",
+                 # a last token ending in an ideographic space, and tabs and line breaks inside the text
+                 "ケ📫\n\u3000−鱴6🙁－\u3000-鰟\t-\u3000"]:
         assert tok._from_text(text) == tok._from_nodes(text)

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from madoguchi.estimators.ngram_index import CharNgramIndex, Hits, WordNgramIndex
+
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax, computed in float64 on a copy (the linear scores come in float32)."""
@@ -38,6 +40,9 @@ class CharWbNgrams:
 
     def __init__(self, min_n: int, max_n: int, lowercase: bool) -> None:
         self.min_n, self.max_n, self.lowercase = min_n, max_n, lowercase
+
+    def index(self, vocabulary: dict[str, int]) -> CharNgramIndex | None:
+        return CharNgramIndex.build(vocabulary, self.min_n, self.max_n, self.lowercase)
 
     def __call__(self, text: str) -> list[str]:
         if self.lowercase:
@@ -60,8 +65,14 @@ class WordNgrams:
     def __init__(self, tokenizer: Callable[[str], list[str]], min_n: int, max_n: int, lowercase: bool) -> None:
         self.tokenizer, self.min_n, self.max_n, self.lowercase = tokenizer, min_n, max_n, lowercase
 
+    def tokens(self, text: str) -> list[str]:
+        return self.tokenizer(text.lower() if self.lowercase else text)
+
+    def index(self, vocabulary: dict[str, int]) -> WordNgramIndex | None:
+        return WordNgramIndex.build(vocabulary, self.min_n, self.max_n, self.tokens)
+
     def __call__(self, text: str) -> list[str]:
-        tokens = self.tokenizer(text.lower() if self.lowercase else text)
+        tokens = self.tokens(text)
         grams = list(tokens) if self.min_n == 1 else []
         for n in range(max(self.min_n, 2), min(self.max_n, len(tokens)) + 1):
             grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
@@ -87,33 +98,35 @@ class _Vectorizer:
     idf: np.ndarray
     offset: int
     sublinear: bool
+    # The vocabulary as sorted integers for whole batches (ngram_index); None where its shape has none.
+    index: CharNgramIndex | WordNgramIndex | None = None
 
     @classmethod
     def from_tfidf(cls, vectorizer: Any, offset: int) -> _Vectorizer:
         if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
             raise ValueError("only l2-normalised tf-idf without binary counts can be compiled")
-        return cls(_analyzer(vectorizer), dict(vectorizer.vocabulary_),
-                   np.asarray(vectorizer.idf_, dtype=np.float64), offset, bool(vectorizer.sublinear_tf))
+        analyze, vocabulary = _analyzer(vectorizer), dict(vectorizer.vocabulary_)
+        return cls(analyze, vocabulary, np.asarray(vectorizer.idf_, dtype=np.float64), offset,
+                   bool(vectorizer.sublinear_tf), analyze.index(vocabulary))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "index" not in state:  # compiled before the index existed: build it once, here
+            self.index = self.analyze.index(self.vocabulary)
 
     @property
     def size(self) -> int:
         return len(self.idf)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """TF-IDF rows of many texts at once: Python only looks terms up, numpy and scipy do the arithmetic.
+        """TF-IDF rows of many texts at once: the index finds the terms, numpy and scipy do the arithmetic.
 
         Per-text numpy calls (as in `weights`) cost more than the analysis for
         a batch; here one matrix is built with repeated terms, summed by scipy,
         and weighted and normalised in a few whole-array operations.
         """
-        get = self.vocabulary.get
-        indices: list[int] = []
-        indptr = [0]
-        for text in texts:
-            indices.extend(i for i in map(get, self.analyze(text)) if i is not None)
-            indptr.append(len(indices))
-        x = sparse.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.int32), np.asarray(indptr)),
-                              shape=(len(texts), self.size))
+        rows, columns = self._hits(texts)
+        x = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(texts), self.size))
         x.sum_duplicates()
         if self.sublinear:
             x.data = np.log(x.data) + 1.0
@@ -121,6 +134,19 @@ class _Vectorizer:
         rows = np.repeat(np.arange(len(texts)), np.diff(x.indptr))
         x.data /= np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=len(texts)))[rows]
         return x.astype(np.float32)
+
+    def _hits(self, texts: Sequence[str]) -> Hits:
+        hits = self.index.hits(texts) if self.index is not None else None
+        if hits is not None:
+            return hits
+        get = self.vocabulary.get
+        rows: list[int] = []
+        columns: list[int] = []
+        for row, text in enumerate(texts):
+            found = [i for i in map(get, self.analyze(text)) if i is not None]
+            columns.extend(found)
+            rows.extend([row] * len(found))
+        return np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)
 
     def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Feature indices (offset into the joint space) and TF-IDF weights of one text."""

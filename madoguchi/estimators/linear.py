@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import add
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,19 @@ class CharWbNgrams:
                 if size <= n:  # a short word counts once, as the whole padded word
                     grams.append(w)
                     break
-                grams.extend(w[i:i + n] for i in range(size - n + 1))
+                grams.extend(_windows(w, n))
         return grams
+
+
+def _windows(w: str, n: int) -> Iterable[str]:
+    """The n-character windows of w, built in C for the usual n (a slice per window costs twice as much)."""
+    if n == 1:
+        return w
+    if n == 2:
+        return map(add, w, w[1:])
+    if n == 3:
+        return map(add, map(add, w, w[1:]), w[2:])
+    return (w[i:i + n] for i in range(len(w) - n + 1))
 
 
 class WordNgrams:
@@ -75,7 +87,8 @@ class WordNgrams:
         tokens = self.tokens(text)
         grams = list(tokens) if self.min_n == 1 else []
         for n in range(max(self.min_n, 2), min(self.max_n, len(tokens)) + 1):
-            grams.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+            # zip stops at the shortest shifted copy: exactly the n-token windows
+            grams.extend(map(" ".join, zip(*(tokens[k:] for k in range(n)), strict=False)))
         return grams
 
 
@@ -149,8 +162,12 @@ class _Vectorizer:
         return np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)
 
     def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Feature indices (offset into the joint space) and TF-IDF weights of one text."""
-        counts = Counter(i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None)
+        """Feature indices (offset into the joint space) and TF-IDF weights of one text.
+
+        The dict, not the index: for one short text the index's numpy calls cost as much as the look-ups.
+        """
+        counts = Counter(map(self.vocabulary.get, self.analyze(text)))  # counted in C, unknown terms under None
+        counts.pop(None, None)
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

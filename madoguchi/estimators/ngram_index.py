@@ -44,6 +44,7 @@ class _CodeTable:
     """
 
     _DENSE_LIMIT = 1 << 18
+    _SORT_FROM = 2048  # fewer queries (one text's): sorting them costs more than it saves
 
     def __init__(self, pairs: list[tuple[int, int]]) -> None:
         pairs.sort()
@@ -60,6 +61,10 @@ class _CodeTable:
             return np.full(len(queries), -1, dtype=np.int64)
         if self.dense is not None:
             return self.dense[np.minimum(queries, len(self.dense) - 1)]
+        if len(queries) < self._SORT_FROM:
+            at = np.searchsorted(self.codes, queries)
+            at[at == len(self.codes)] = 0
+            return np.where(self.codes[at] == queries, self.columns[at], -1)
         distinct, inverse = np.unique(queries, return_inverse=True)
         at = np.searchsorted(self.codes, distinct)
         at[at == len(self.codes)] = 0

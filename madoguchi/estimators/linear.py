@@ -132,21 +132,25 @@ class _Vectorizer:
         return len(self.idf)
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        """TF-IDF rows of many texts at once: the index finds the terms, numpy and scipy do the arithmetic.
+        """TF-IDF rows of many texts at once: the index finds the terms, numpy does the arithmetic.
 
         Per-text numpy calls (as in `weights`) cost more than the analysis for
-        a batch; here one matrix is built with repeated terms, summed by scipy,
-        and weighted and normalised in a few whole-array operations.
+        a batch; here one sort of (row, column) keys gives every text's distinct
+        terms and counts in CSR order, weighted and normalised in a few
+        whole-array operations, and the matrix is built once (scipy's own
+        duplicate summing took three times as long for a batch of 16).
         """
         rows, columns = self._hits(texts)
-        x = sparse.csr_matrix((np.ones(len(columns)), (rows, columns)), shape=(len(texts), self.size))
-        x.sum_duplicates()
+        keys, counts = np.unique(rows * self.size + columns, return_counts=True)
+        rows, columns = np.divmod(keys, self.size)
+        tf = counts.astype(np.float64)
         if self.sublinear:
-            x.data = np.log(x.data) + 1.0
-        x.data *= self.idf[x.indices]
-        rows = np.repeat(np.arange(len(texts)), np.diff(x.indptr))
-        x.data /= np.sqrt(np.bincount(rows, weights=x.data * x.data, minlength=len(texts)))[rows]
-        return x.astype(np.float32)
+            tf = np.log(tf) + 1.0
+        w = tf * self.idf[columns]
+        w /= np.sqrt(np.bincount(rows, weights=w * w, minlength=len(texts)))[rows]
+        indptr = np.searchsorted(rows, np.arange(len(texts) + 1))
+        return sparse.csr_matrix((w.astype(np.float32), columns.astype(np.int32), indptr.astype(np.int32)),
+                                 shape=(len(texts), self.size))
 
     def _hits(self, texts: Sequence[str]) -> Hits:
         hits = self.index.hits(texts) if self.index is not None else None

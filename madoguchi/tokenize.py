@@ -8,9 +8,9 @@ tagger itself is not picklable and is rebuilt lazily after unpickling.
 Speed: building fugashi's node objects costs more than MeCab's analysis, so
 the tagger prints only what is needed — "part of speech<TAB>lemma" per token
 (the surface for unknown words) — and one regular expression, run in C, picks
-the kept tokens' lemmas out of that text. Together about 1.3 times faster than
-splitting unidic-lite's full output line by line in Python, and 2 times faster
-than the node API. The result is checked against the node API on a probe
+the kept tokens' lemmas out of that text: 75 µs a corpus text, against 99 µs
+for splitting unidic-lite's full output line by line in Python and ~180 µs
+through the node API. The result is checked against the node API on a probe
 sentence at start-up, with a fall-back to the node API should a dictionary
 lay its features out differently.
 """

@@ -62,13 +62,14 @@ class _CodeTable:
         if self.dense is not None:
             return self.dense[np.minimum(queries, len(self.dense) - 1)]
         if len(queries) < self._SORT_FROM:
-            at = np.searchsorted(self.codes, queries)
-            at[at == len(self.codes)] = 0
-            return np.where(self.codes[at] == queries, self.columns[at], -1)
+            return self._search(queries)
         distinct, inverse = np.unique(queries, return_inverse=True)
-        at = np.searchsorted(self.codes, distinct)
+        return self._search(distinct)[inverse]
+
+    def _search(self, queries: np.ndarray) -> np.ndarray:
+        at = np.searchsorted(self.codes, queries)
         at[at == len(self.codes)] = 0
-        return np.where(self.codes[at] == distinct, self.columns[at], -1)[inverse]
+        return np.where(self.codes[at] == queries, self.columns[at], -1)
 
 
 class CharNgramIndex:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from madoguchi.paths import DATASETS_DIR, PROJECT_ROOT
+from madoguchi.paths import CACHE_DIR, DATASETS_DIR, PROJECT_ROOT
 from madoguchi.text import DEFAULT_MAX_CHARS
 
 
@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     taxonomy_path: Path = DATASETS_DIR / "taxonomy.yaml"
     routing_dir: Path = DATASETS_DIR / "routing"
     corpus_path: Path = DATASETS_DIR / "corpus" / "inquiries.jsonl"
-    cache_dir: Path = Field(default=PROJECT_ROOT / ".cache", description="Embedding cache and other rebuildable data.")
+    cache_dir: Path = Field(default=CACHE_DIR, description=(
+        "Embedding cache, the compact MeCab dictionary and other rebuildable data."))
     default_config: Path = PROJECT_ROOT / "models" / "configs" / "ensemble.yaml"
     max_text_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=10, le=100_000)
     max_batch: int = Field(default=1000, ge=1, le=100_000)

@@ -58,6 +58,12 @@ class ServedModel:
     def predict_proba(self, prepared_texts: Sequence[str]) -> np.ndarray:
         return self.estimator.predict_proba(list(prepared_texts))
 
+    def predict_proba_steps(self, prepared_texts: Sequence[str]) -> Any:
+        steps = getattr(self.estimator, "predict_proba_steps", None)
+        if steps is None:
+            return self.estimator.predict_proba(list(prepared_texts))
+        return (yield from steps(list(prepared_texts)))
+
 
 def local_path(uri: str) -> Path | None:
     """The folder a `file:` (or scheme-less) artifact URI names; None for a remote one."""

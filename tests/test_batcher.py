@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
 
-from service.batcher import MicroBatcher
+from madoguchi.steps import run_steps
+from service.batcher import PIPELINE_DEPTH, MicroBatcher
 
 
 class SlowEchoModel:
@@ -90,3 +92,82 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_on_the_model_thread():
     run(scenario())
     assert model.threads[0] == threading.main_thread().name
     assert model.threads[1].startswith("model")
+
+
+class StagedEchoModel(SlowEchoModel):
+    """`predict_proba_steps`: Python here, then a slow call handed out (as the encoder hands out ONNX Runtime)."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        super().__init__(fail_on)
+        self.gil_free_threads: list[str] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.in_flight_at_sync_calls: list[int] = []
+
+    def predict_proba(self, texts):
+        self.in_flight_at_sync_calls.append(self.in_flight)
+        return run_steps(self.predict_proba_steps(texts))
+
+    def predict_proba_steps(self, texts):
+        self.calls.append(list(texts))
+        self.threads.append(threading.current_thread().name)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            rows = yield partial(self._slow, list(texts))
+        finally:
+            self.in_flight -= 1
+        self.threads.append(threading.current_thread().name)
+        return rows
+
+    def _slow(self, texts):
+        self.gil_free_threads.append(threading.current_thread().name)
+        if self.fail_on in texts:
+            raise RuntimeError("model failure")
+        time.sleep(0.02)
+        return np.asarray([[float(t.split()[-1])] for t in texts])
+
+
+def test_staged_models_are_pipelined_with_the_handed_out_calls_on_their_own_thread():
+    model = StagedEchoModel()
+
+    async def scenario():
+        async with MicroBatcher(model, max_batch_texts=4) as batcher:
+            return await asyncio.gather(*(batcher.predict_proba([f"t {i}"]) for i in range(40)))
+
+    answers = run(scenario())
+    assert [a[0, 0] for a in answers] == list(range(40))
+    assert set(model.threads) == {threading.main_thread().name}
+    assert model.gil_free_threads and all(name.startswith("gil-free") for name in model.gil_free_threads)
+    assert model.most_in_flight == PIPELINE_DEPTH  # the next batch was prepared while one was out
+
+
+def test_a_failing_handed_out_call_fails_only_its_requests():
+    model = StagedEchoModel(fail_on="t 666")
+
+    async def scenario():
+        async with MicroBatcher(model) as batcher:
+            bad = asyncio.create_task(batcher.predict_proba(["t 666"]))
+            await asyncio.sleep(0.005)  # the next request goes in the next batch
+            good = await batcher.predict_proba(["t 3"])
+            with pytest.raises(RuntimeError, match="model failure"):
+                await bad
+            return good, await batcher.predict_proba(["t 7"])
+
+    good, later = run(scenario())
+    assert good[0, 0] == 3.0 and later[0, 0] == 7.0
+
+
+def test_a_large_call_waits_for_the_pipelined_batches():
+    model = StagedEchoModel()
+
+    async def scenario():
+        async with MicroBatcher(model, max_batch_texts=4) as batcher:
+            small = [asyncio.create_task(batcher.predict_proba([f"t {i}"])) for i in range(3)]
+            await asyncio.sleep(0.005)  # they are out on the GIL-free thread now
+            large = await batcher.predict_proba([f"t {i}" for i in range(10)])
+            return await asyncio.gather(*small), large
+
+    small, large = run(scenario())
+    assert [s[0, 0] for s in small] == [0, 1, 2] and large[:, 0].tolist() == list(range(10))
+    assert model.in_flight_at_sync_calls == [0]  # MeCab and the rest never ran beside another batch

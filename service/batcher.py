@@ -22,8 +22,9 @@ above, but the calls it hands out — ONNX Runtime, which releases the GIL —
 run on a second thread, and while one batch is there the loop answers HTTP
 and runs the next batch's Python. At most PIPELINE_DEPTH batches are in
 flight; the Python parts, MeCab included, still never run two at a time.
-With 16 connections this served 20–35 % more requests a second, and cut p99
-by a quarter (benchmarks/README.md).
+A lone request (nothing else waiting or in flight) runs whole on the loop:
+the two thread wake-ups of a hand-off cost it ~0.5 ms and there is nothing to
+overlap. Measured in benchmarks/README.md (fourth round).
 """
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ class MicroBatcher:
             await self._slots.acquire()
             taken = self._take(first)
             texts = [text for item, _ in taken for text in item]
-            if self._steps is not None and len(texts) <= self.max_batch_texts:
+            # One request and nothing in flight: nothing to overlap, and the hand-off to the other thread and
+            # back would only add its wake-ups to that request's time.
+            alone = len(taken) == 1 and not self._in_flight
+            if self._steps is not None and len(texts) <= self.max_batch_texts and not alone:
                 self._pipeline(self._steps(texts), taken)
                 continue
             for _ in range(PIPELINE_DEPTH - 1):  # a call of its own: the batches in flight finish first

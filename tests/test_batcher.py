@@ -171,3 +171,16 @@ def test_a_large_call_waits_for_the_pipelined_batches():
     small, large = run(scenario())
     assert [s[0, 0] for s in small] == [0, 1, 2] and large[:, 0].tolist() == list(range(10))
     assert model.in_flight_at_sync_calls == [0]  # MeCab and the rest never ran beside another batch
+
+
+def test_a_lone_request_is_not_handed_out():
+    model = StagedEchoModel()
+
+    async def scenario():
+        async with MicroBatcher(model) as batcher:
+            return await batcher.predict_proba(["t 5"]), await batcher.predict_proba(["t 6", "t 7"])
+
+    one, two = run(scenario())
+    assert one[0, 0] == 5.0 and two[:, 0].tolist() == [6.0, 7.0]
+    assert model.in_flight_at_sync_calls == [0, 0]  # each ran whole, here: nothing to overlap
+    assert model.gil_free_threads == [threading.main_thread().name] * 2

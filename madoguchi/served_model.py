@@ -30,6 +30,7 @@ import yaml
 
 from madoguchi.inference import ModelInfo
 from madoguchi.settings import Settings
+from madoguchi.steps import Steps
 
 ESTIMATOR_ARTIFACT = "estimator"
 RESOLVE_TIMEOUT_S = 300
@@ -58,7 +59,7 @@ class ServedModel:
     def predict_proba(self, prepared_texts: Sequence[str]) -> np.ndarray:
         return self.estimator.predict_proba(list(prepared_texts))
 
-    def predict_proba_steps(self, prepared_texts: Sequence[str]) -> Any:
+    def predict_proba_steps(self, prepared_texts: Sequence[str]) -> Steps:
         steps = getattr(self.estimator, "predict_proba_steps", None)
         if steps is None:
             return self.estimator.predict_proba(list(prepared_texts))

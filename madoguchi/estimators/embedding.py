@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from madoguchi.estimators.use_onnx import USE_ONNX_ID, OnnxUseEncoder, build_use_onnx
-from madoguchi.steps import Steps
+from madoguchi.steps import Steps, run_steps
 
 USE_ID = "use-multilingual-v3"  # the package's numpy encoder (models saved before the ONNX encoder)
 ONNX_FILE = "encoder.onnx"
@@ -141,7 +141,7 @@ class EmbeddingClassifier:
         self.classes_ = head.classes_
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.head.predict_proba(self.encoder.encode(texts))
+        return run_steps(self.predict_proba_steps(texts))
 
     def predict_proba_steps(self, texts: Sequence[str]) -> Steps:
         steps = getattr(self.encoder, "encode_steps", None)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from madoguchi.steps import Steps
+from madoguchi.steps import Steps, run_steps
 
 
 class AveragingEnsemble:
@@ -25,10 +25,7 @@ class AveragingEnsemble:
         self._columns = [np.asarray([index[str(c)] for c in m.classes_]) for m in self.members]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(self.classes_)))
-        for member, weight, columns in zip(self.members, self.weights, self._columns, strict=True):
-            out[:, columns] += weight * member.predict_proba(texts)
-        return out
+        return run_steps(self.predict_proba_steps(texts))
 
     def predict_proba_steps(self, texts: Sequence[str]) -> Steps:
         out = np.zeros((len(texts), len(self.classes_)))

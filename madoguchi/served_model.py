@@ -30,7 +30,7 @@ import yaml
 
 from madoguchi.inference import ModelInfo
 from madoguchi.settings import Settings
-from madoguchi.steps import Steps
+from madoguchi.steps import Steps, proba_steps
 
 ESTIMATOR_ARTIFACT = "estimator"
 RESOLVE_TIMEOUT_S = 300
@@ -60,10 +60,7 @@ class ServedModel:
         return self.estimator.predict_proba(list(prepared_texts))
 
     def predict_proba_steps(self, prepared_texts: Sequence[str]) -> Steps:
-        steps = getattr(self.estimator, "predict_proba_steps", None)
-        if steps is None:
-            return self.estimator.predict_proba(list(prepared_texts))
-        return (yield from steps(list(prepared_texts)))
+        return proba_steps(self.estimator, list(prepared_texts))
 
 
 def local_path(uri: str) -> Path | None:

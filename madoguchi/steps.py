@@ -12,7 +12,7 @@ worker thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 Steps = Generator[Callable[[], Any], Any, Any]
@@ -26,3 +26,11 @@ def run_steps(steps: Steps) -> Any:
             call = steps.send(call())
     except StopIteration as done:
         return done.value
+
+
+def proba_steps(model: Any, texts: Sequence[str]) -> Steps:
+    """`model`'s own `predict_proba_steps` where it has them; otherwise its `predict_proba`, nothing handed out."""
+    steps = getattr(model, "predict_proba_steps", None)
+    if steps is None:
+        return model.predict_proba(texts)
+    return (yield from steps(texts))

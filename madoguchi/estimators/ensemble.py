@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from madoguchi.steps import Steps, run_steps
+from madoguchi.steps import Steps, proba_steps, run_steps
 
 
 class AveragingEnsemble:
@@ -30,8 +30,7 @@ class AveragingEnsemble:
     def predict_proba_steps(self, texts: Sequence[str]) -> Steps:
         out = np.zeros((len(texts), len(self.classes_)))
         for member, weight, columns in zip(self.members, self.weights, self._columns, strict=True):
-            steps = getattr(member, "predict_proba_steps", None)
-            proba = (yield from steps(texts)) if steps is not None else member.predict_proba(texts)
+            proba = yield from proba_steps(member, texts)
             out[:, columns] += weight * proba
         return out
 

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from madoguchi.cached_build import build_once
 
 log = logging.getLogger(__name__)
 
@@ -123,21 +123,15 @@ def compact_unidic(cache_dir: Path, check: Callable[[Path], bool] | None = None)
 
         source = Path(unidic_lite.DICDIR)
         target = cache_dir / "mecab" / _source_key(source)
-        if (target / "sys.dic").is_file():
+        if target.exists():
             return target
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".building-"))
-        try:
-            build(source, staging / "dic")
-            if check is not None and not check(staging / "dic"):
+
+        def build_checked(folder: Path) -> None:
+            build(source, folder)
+            if check is not None and not check(folder):
                 raise ValueError("the compact copy's lemmas differ from unidic-lite's on the probe sentences")
-            try:
-                os.rename(staging / "dic", target)
-            except OSError:
-                if not (target / "sys.dic").is_file():  # not a concurrent build that finished first
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+
+        build_once(target, build_checked)
         log.info("built the compact MeCab dictionary in %s", target)
         return target
     except (ImportError, OSError, ValueError) as exc:

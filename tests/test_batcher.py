@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from madoguchi.steps import run_steps
-from service.batcher import PIPELINE_DEPTH, MicroBatcher
+from service.batcher import LARGE_CALL_CHUNK, PIPELINE_DEPTH, MicroBatcher
 
 
 class SlowEchoModel:
@@ -92,6 +92,18 @@ def test_small_calls_run_on_the_event_loop_and_large_ones_on_the_model_thread():
     run(scenario())
     assert model.threads[0] == threading.main_thread().name
     assert model.threads[1].startswith("model")
+
+
+def test_a_large_call_is_predicted_in_chunks_in_order():
+    model = SlowEchoModel()
+    n = LARGE_CALL_CHUNK * 2 + 5
+
+    async def scenario():
+        async with MicroBatcher(model) as batcher:
+            return await batcher.predict_proba([f"t {i}" for i in range(n)])
+
+    assert run(scenario())[:, 0].tolist() == list(range(n))
+    assert [len(call) for call in model.calls] == [LARGE_CALL_CHUNK, LARGE_CALL_CHUNK, 5]
 
 
 class StagedEchoModel(SlowEchoModel):

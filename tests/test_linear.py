@@ -74,19 +74,34 @@ TRICKY = ["", " ", "a", "ab c", "  住民票\t の  写し ", "ＡＢＣ Def", "
           "𠮷野家で、マイナンバー", "-", "--a-b", "ア" * 300]
 
 
+def _dict_twin(vectorizer: _Vectorizer, fitted_vectorizer) -> _Vectorizer:
+    """The same vectoriser reading terms through scikit-learn's vocabulary dict, as before the index."""
+    return _Vectorizer(vectorizer.analyze, dict(fitted_vectorizer.vocabulary_), vectorizer.idf, vectorizer.offset,
+                       vectorizer.sublinear, None)
+
+
 def test_integer_index_and_dict_lookups_find_the_same_terms(fitted):
     pipeline, test = fitted
     compiled = CompiledLinearClassifier.from_pipeline(pipeline)
-    for vectorizer in compiled.vectorizers:
+    for vectorizer, (_, theirs) in zip(compiled.vectorizers, pipeline.steps[0][1].transformer_list, strict=True):
         # Lone surrogates: only the character analyzer takes them (MeCab refuses them; normalising drops them).
         surrogates = ["x\ud83d\ude00y", "\udfff"] if isinstance(vectorizer.index, CharNgramIndex) else []
         batch = [*test, *TRICKY, *surrogates]
         by_index = vectorizer.transform(batch)
-        index, vectorizer.index = vectorizer.index, None
-        by_dict = vectorizer.transform(batch)
-        vectorizer.index = index
+        by_dict = _dict_twin(vectorizer, theirs).transform(batch)
         assert by_index.nnz == by_dict.nnz > 0
         assert abs(by_index - by_dict).max() == 0
+
+
+def test_index_replaces_the_vocabulary_and_answers_each_term_as_it_did(fitted):
+    pipeline, _ = fitted
+    compiled = CompiledLinearClassifier.from_pipeline(pipeline)
+    for vectorizer, (_, theirs) in zip(compiled.vectorizers, pipeline.steps[0][1].transformer_list, strict=True):
+        assert vectorizer.vocabulary is None  # not kept twice: the index holds it
+        for term, column in theirs.vocabulary_.items():
+            assert vectorizer.index.column(term) == column, term
+        for unknown in ["", "𠮷𠮷", "zzz zzz", "a b c", "住民 "]:
+            assert vectorizer.index.column(unknown) is None, unknown
 
 
 def test_tokens_holding_spaces_are_read_as_scikit_learn_reads_them():
@@ -105,10 +120,12 @@ def test_tokens_holding_spaces_are_read_as_scikit_learn_reads_them():
 def test_model_compiled_before_the_index_builds_it_when_loaded(fitted):
     compiled = CompiledLinearClassifier.from_pipeline(fitted[0])
     expected = compiled.predict_proba(fitted[1])
-    for vectorizer in compiled.vectorizers:
-        del vectorizer.index  # as pickled by the previous version
+    # As pickled by the version before the index: scikit-learn's vocabulary dict, no index.
+    for vectorizer, (_, theirs) in zip(compiled.vectorizers, fitted[0].steps[0][1].transformer_list, strict=True):
+        del vectorizer.index
+        vectorizer.vocabulary = dict(theirs.vocabulary_)
     clone = pickle.loads(pickle.dumps(compiled))
-    assert all(v.index is not None for v in clone.vectorizers)
+    assert all(v.index is not None and v.vocabulary is None for v in clone.vectorizers)
     np.testing.assert_array_equal(clone.predict_proba(fitted[1]), expected)
 
 
@@ -121,6 +138,7 @@ def test_vocabularies_without_an_integer_index_keep_exact_features():
         [r.text for r in train], [r.label for r in train])
     compiled = CompiledLinearClassifier.from_pipeline(pipeline)
     assert [v.index for v in compiled.vectorizers] == [None, None]
+    assert all(v.vocabulary for v in compiled.vectorizers)
     np.testing.assert_allclose(compiled.transform(test).toarray(),
                                pipeline.steps[0][1].transform(test).toarray(), atol=1e-6)
 

@@ -15,7 +15,6 @@ weights, coefficients and β; the tests check it against scikit-learn's own
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import add
@@ -107,11 +106,13 @@ def _analyzer(vectorizer: Any) -> Callable[[str], list[str]]:
 @dataclass
 class _Vectorizer:
     analyze: Callable[[str], list[str]]
-    vocabulary: dict[str, int]
+    # The fitted vocabulary, kept only where no integer index holds it: as a dict of 210k
+    # strings it took ~30 MB of a serving process, and the index answers one text as fast.
+    vocabulary: dict[str, int] | None
     idf: np.ndarray
     offset: int
     sublinear: bool
-    # The vocabulary as sorted integers for whole batches (ngram_index); None where its shape has none.
+    # The vocabulary as sorted integers (ngram_index); None where its shape has none.
     index: CharNgramIndex | WordNgramIndex | None = None
 
     @classmethod
@@ -119,13 +120,16 @@ class _Vectorizer:
         if vectorizer.norm != "l2" or not vectorizer.use_idf or vectorizer.binary:
             raise ValueError("only l2-normalised tf-idf without binary counts can be compiled")
         analyze, vocabulary = _analyzer(vectorizer), dict(vectorizer.vocabulary_)
-        return cls(analyze, vocabulary, np.asarray(vectorizer.idf_, dtype=np.float64), offset,
-                   bool(vectorizer.sublinear_tf), analyze.index(vocabulary))
+        index = analyze.index(vocabulary)
+        return cls(analyze, None if index is not None else vocabulary,
+                   np.asarray(vectorizer.idf_, dtype=np.float64), offset, bool(vectorizer.sublinear_tf), index)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if "index" not in state:  # compiled before the index existed: build it once, here
             self.index = self.analyze.index(self.vocabulary)
+        if self.index is not None:
+            self.vocabulary = None
 
     @property
     def size(self) -> int:
@@ -134,11 +138,11 @@ class _Vectorizer:
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF rows of many texts at once: the index finds the terms, numpy does the arithmetic.
 
-        Per-text numpy calls (as in `weights`) cost more than the analysis for
-        a batch; here one sort of (row, column) keys gives every text's distinct
-        terms and counts in CSR order, weighted and normalised in a few
-        whole-array operations, and the matrix is built once (scipy's own
-        duplicate summing took three times as long for a batch of 16).
+        Per-text numpy calls cost more than the analysis for a batch; here one
+        sort of (row, column) keys gives every text's distinct terms and counts
+        in CSR order, weighted and normalised in a few whole-array operations,
+        and the matrix is built once (scipy's own duplicate summing took three
+        times as long for a batch of 16).
         """
         rows, columns = self._hits(texts)
         keys, counts = np.unique(rows * self.size + columns, return_counts=True)
@@ -156,11 +160,12 @@ class _Vectorizer:
         hits = self.index.hits(texts) if self.index is not None else None
         if hits is not None:
             return hits
-        get = self.vocabulary.get
+        # Term by term: vocabularies the index cannot hold, and tokens holding spaces.
+        column = self.vocabulary.get if self.vocabulary is not None else self.index.column
         rows: list[int] = []
         columns: list[int] = []
         for row, text in enumerate(texts):
-            found = [i for i in map(get, self.analyze(text)) if i is not None]
+            found = [i for i in map(column, self.analyze(text)) if i is not None]
             columns.extend(found)
             rows.extend([row] * len(found))
         return np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64)
@@ -168,19 +173,18 @@ class _Vectorizer:
     def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Feature indices (offset into the joint space) and TF-IDF weights of one text.
 
-        The dict, not the index: for one short text the index's numpy calls cost as much as the look-ups.
+        Without the sparse matrix of `transform`, whose construction costs more than the analysis of one text.
         """
-        counts = Counter(map(self.vocabulary.get, self.analyze(text)))  # counted in C, unknown terms under None
-        counts.pop(None, None)
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        columns = self._hits([text])[1]
+        if not len(columns):
+            return columns, np.zeros(0)
+        columns, counts = np.unique(columns, return_counts=True)
+        tf = counts.astype(np.float64)
         if self.sublinear:
             tf = np.log(tf) + 1.0
-        w = tf * self.idf[index]
+        w = tf * self.idf[columns]
         w /= math.sqrt(w @ w)
-        return index + self.offset, w
+        return columns + self.offset, w
 
 
 class CompiledLinearClassifier:

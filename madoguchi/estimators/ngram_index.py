@@ -66,6 +66,10 @@ class _CodeTable:
         distinct, inverse = np.unique(queries, return_inverse=True)
         return self._search(distinct)[inverse]
 
+    def column(self, code: int) -> int | None:
+        found = int(self.find(np.asarray([code], dtype=np.int64))[0])
+        return found if found >= 0 else None
+
     def _search(self, queries: np.ndarray) -> np.ndarray:
         at = np.searchsorted(self.codes, queries)
         at[at == len(self.codes)] = 0
@@ -90,6 +94,11 @@ class CharNgramIndex:
                 not all(1 <= len(t) <= max_n and _SEPARATOR not in t for t in vocabulary):
             return None
         return cls(vocabulary, max_n, lowercase)
+
+    def column(self, term: str) -> int | None:
+        """The vocabulary's column of one term, as the fitted vocabulary dict would give it."""
+        table = self.tables.get(len(term))
+        return table.column(_char_code(term)) if table is not None else None
 
     def hits(self, texts: Sequence[str]) -> Hits:
         pieces = []
@@ -154,6 +163,17 @@ class WordNgramIndex:
                     (len(parts) == 1 and min_n > 1):
                 return None
         return cls(vocabulary, min_n, max_n, tokens)
+
+    def column(self, term: str) -> int | None:
+        """The vocabulary's column of one term ("token" or "token token"), as the fitted vocabulary dict
+        would give it: the dict path reads tokens holding spaces through this."""
+        numbers = [self.numbers.get(part) for part in term.split(" ")]
+        if None in numbers or len(numbers) > 2:  # no vocabulary term has an unknown or empty part
+            return None
+        if len(numbers) == 1:
+            found = int(self.unigram_column[numbers[0]])
+            return found if found >= 0 else None
+        return self.bigrams.column((numbers[0] << 32) | numbers[1])
 
     def hits(self, texts: Sequence[str]) -> Hits | None:
         """None when a token holds a space (MeCab's never do): then only the dict path reads the terms right."""

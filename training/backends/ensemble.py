@@ -5,6 +5,9 @@ TF-IDF and embedding backends do), so the ensemble's review threshold is
 chosen on averaged out-of-fold probabilities, just like a single model's.
 `weights: auto` picks the weights on those out-of-fold probabilities too
 (best accuracy, then lowest log-loss, on a grid), never on test data.
+`early_exit: true` lets a text leave the average once the members so far
+settle its category (madoguchi.estimators.ensemble); the members then run in
+the order listed, so list the cheapest first.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from madoguchi.estimators.ensemble import AveragingEnsemble
 from training.backends import FitContext, Fitted, fitter
 
 ALLOWED = ("tfidf-linear", "embedding-head")
+PARAMS = ("members", "weights", "early_exit")
 
 
 def fit(params: dict[str, Any], texts: list[str], labels: list[str], ctx: FitContext) -> Fitted:
+    unknown = set(params) - set(PARAMS)
+    if unknown:
+        raise ValueError(f"unknown ensemble params {sorted(unknown)}; expected some of {sorted(PARAMS)}")
     members = params.get("members") or []
     if not members:
         raise ValueError("an ensemble needs params.members: a list of {backend, params}")
@@ -38,10 +45,11 @@ def fit(params: dict[str, Any], texts: list[str], labels: list[str], ctx: FitCon
         aligned.append(block)
     if weights == "auto":
         weights = choose_weights(aligned, labels, classes)
-    ensemble = AveragingEnsemble([f.estimator for f in fitted], weights)
-    proba = sum(w * block for w, block in zip(ensemble.weights, aligned, strict=True))
+    ensemble = AveragingEnsemble([f.estimator for f in fitted], weights, early_exit=bool(params.get("early_exit")))
+    proba = ensemble.combine(aligned)  # out-of-fold, with the early exits the served model takes
     extra = {f"member{i}.{k}": v for i, f in enumerate(fitted) for k, v in f.params.items()}
     extra["weights"] = ",".join(f"{w:.2f}" for w in ensemble.weights)
+    extra["early_exit"] = ensemble.early_exit
     return Fitted(ensemble, proba, list(labels), classes, params=extra)
 
 

@@ -120,19 +120,19 @@ class Classifier:
     def answers(self, proba: np.ndarray, table: RoutingTable | None, top_k: int = 3) -> list[Classification]:
         """Answers from probabilities already computed (the service batches model calls across requests)."""
         order = np.argsort(-proba, axis=1)[:, : top_k + 1]
-        return [self._answer(row, ranks, table) for row, ranks in zip(proba, order, strict=True)]
+        # Python numbers from here on: a numpy scalar per look-up cost more than the rest of the answer.
+        return [self._answer(row, ranks, table) for row, ranks in zip(proba.tolist(), order.tolist(), strict=True)]
 
     def _candidate(self, index: int, confidence: float, table: RoutingTable | None) -> Candidate:
         code = self._labels[index]
         department = table.department_for(code) if table is not None and code != OUT_OF_SCOPE else None
-        return Candidate(code, self._names[index], round(float(confidence), 4), department)
+        return Candidate(code, self._names[index], round(confidence, 4), department)
 
-    def _answer(self, row: np.ndarray, ranks: np.ndarray, table: RoutingTable | None) -> Classification:
-        best = int(ranks[0])
-        confidence = float(row[best])
+    def _answer(self, row: list[float], ranks: list[int], table: RoutingTable | None) -> Classification:
+        best = ranks[0]
+        confidence = row[best]
         out_of_scope = self._labels[best] == OUT_OF_SCOPE
-        alternatives = [self._candidate(int(i), row[i], table) for i in ranks[1:]
-                        if self._labels[int(i)] != OUT_OF_SCOPE]
+        alternatives = [self._candidate(i, row[i], table) for i in ranks[1:] if self._labels[i] != OUT_OF_SCOPE]
         if out_of_scope:
             reason: str | None = "out_of_scope"
         elif confidence < self.info.review_threshold:

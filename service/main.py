@@ -44,6 +44,10 @@ def load_classifier(app: FastAPI) -> None:
         # stalled a request now and then: p99 at 16 connections fell from ~50 ms to ~14 ms with it.
         gc.collect()
         gc.freeze()
+        # And collect the young generation every 50,000 allocations instead of 700: a request allocates a
+        # few hundred objects that reference counting frees anyway, and the collector's runs between them
+        # cost throughput (A/B at 16 connections, early-exit ensemble: 988 -> 1,058 req/s, medians of 8).
+        gc.set_threshold(50_000, 20, 100)
         log.info("serving model %s version %s (%s) from %s", info.name, info.version, info.backend,
                  settings.tracking_uri)
     except Exception as exc:

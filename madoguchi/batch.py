@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from madoguchi.estimators import warm_up
 from madoguchi.inference import Classifier, LabelledModel
 from madoguchi.routing import UnknownMunicipalityError
 from madoguchi.taxonomy import OUT_OF_SCOPE
@@ -96,9 +97,9 @@ def _chunks(classifier: Classifier, texts: list[str], workers: int) -> Iterator[
     pieces = [texts[start:start + CHUNK] for start in range(0, len(texts), CHUNK)]
     if not pieces:
         return
-    # One text here first: it loads whatever the model loads lazily (tokeniser dictionary, encoder
-    # session and tables), which the workers then share through fork instead of each loading it again.
-    _classify_chunk(pieces[0][:1])
+    # Load here whatever the model loads lazily (tokeniser dictionary, encoder session and tables), which
+    # the workers then share through fork instead of each loading it again.
+    warm_up(classifier.model)
     # The model stays for the whole run: keep the garbage collector from walking it again and again
     # (in the workers, from touching its pages, which would copy them). py-spy: 4 % of a one-process run.
     gc.collect()

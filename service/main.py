@@ -31,13 +31,15 @@ that handles them.
 
 def load_classifier(app: FastAPI) -> None:
     """Load `models:/<name>@<alias>` once; on failure keep serving and say why on /readyz."""
+    from madoguchi.estimators import WARM_UP_TEXT, warm_up
     from madoguchi.served_model import load_served
 
     settings: Settings = app.state.settings
     try:
         model, info = load_served(settings, app.state.resolved)
         classifier = Classifier(model, info, app.state.taxonomy, app.state.routing, settings.max_text_chars)
-        classifier.classify(["住民票の写しがほしい"])  # warm up (tokeniser dictionary, caches) before /readyz
+        warm_up(model)  # tokeniser dictionary, encoder session: loaded before /readyz, not by a request
+        classifier.classify([WARM_UP_TEXT])
         app.state.classifier = classifier
         # The model's objects live as long as the process: move them out of the garbage collector's
         # reach. Without this, every full collection walked the TF-IDF vocabularies (210k terms) and

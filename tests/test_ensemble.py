@@ -92,3 +92,12 @@ def test_early_exit_survives_saving_and_old_pickles_average_everything(tmp_path)
 def test_unknown_ensemble_params_are_named():
     with pytest.raises(ValueError, match="early_exits"):
         fit({"members": [{"backend": "tfidf-linear"}], "early_exits": True}, [], [], None)
+
+
+def test_warming_up_asks_every_member_even_of_an_early_exit_ensemble():
+    from madoguchi.estimators import warm_up
+
+    cheap, costly = _members()
+    cheap.proba = np.eye(len(CLASSES))  # every text settled by the first member
+    warm_up(AveragingEnsemble([cheap, costly], [0.7, 0.3], early_exit=True), "3")
+    assert cheap.asked == ["3"] and costly.asked == ["3"]

@@ -87,6 +87,7 @@ def test_catalog_and_health_endpoints(server):
     assert ready["status"] == "ready" and ready["model"]["version"] == "1"
     # the MLflow client, pandas and scikit-learn stay out of the serving process
     assert not {"mlflow", "pandas", "sklearn", "torch"} & set(ready["heavy_modules"])
+    assert "onnxruntime" in ready["heavy_modules"]  # the ensemble's encoder, loaded before the first request
 
 
 def test_openapi_docs_carry_japanese_examples(server):

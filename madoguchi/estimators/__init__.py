@@ -15,6 +15,19 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "estimator.json"
+WARM_UP_TEXT = "住民票の写しがほしい"
+
+
+def warm_up(model: Any, text: str = WARM_UP_TEXT) -> None:
+    """Load what a model loads on first use (tokeniser dictionary, encoder session and table) now.
+
+    Every member of an ensemble is asked directly: with early exits, a text the
+    first member settles never reaches the others, and the first text that did
+    would pay for loading the encoder (and forked workers would each load it).
+    """
+    estimator = getattr(model, "estimator", model)  # the served or pyfunc wrapper, or the estimator itself
+    for member in getattr(estimator, "members", [estimator]):
+        member.predict_proba([text])
 
 
 def save_estimator(estimator: Any, directory: Path) -> Path:

@@ -44,7 +44,9 @@ class _CodeTable:
     """
 
     _DENSE_LIMIT = 1 << 18
-    _SORT_FROM = 64  # sorting pays from a few dozen queries (a batch of 16 texts: 40 -> 32 µs a text)
+    # Sorting pays only for long query lists: with 64 a single text took 366 µs against 297 with 512, and
+    # batches of 4 to 64 texts were as fast or faster (fifth round, benchmarks/README.md).
+    _SORT_FROM = 512
 
     def __init__(self, pairs: list[tuple[int, int]]) -> None:
         pairs.sort()

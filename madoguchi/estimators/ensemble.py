@@ -7,7 +7,7 @@ members still to come, no later member can change the top category (each
 adds at most its weight to any one category). Such a text gets the average
 of the members that ran. Why: the served default pairs a cheap TF-IDF model
 (weight 0.7) with a sentence encoder that costs three times as much, and on
-the corpus's test texts the TF-IDF model alone settles ~80 % of them; their
+the corpus's test texts the TF-IDF model alone settles 84 % of them; their
 category, and so every routing decision, is the same as the full average's.
 """
 

@@ -60,18 +60,19 @@ class MicroBatcher:
         self._gil_free = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gil-free")
         self._steps: Callable[[Sequence[str]], Steps] | None = getattr(model, "predict_proba_steps", None)
         self._slots = asyncio.Semaphore(PIPELINE_DEPTH)
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._in_flight = 0  # pipelined batches not yet delivered
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="micro-batcher")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="micro-batcher")
 
     async def stop(self) -> None:
-        for task in [self._task, *self._in_flight]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._gil_free.shutdown(wait=False, cancel_futures=True)
 
@@ -129,33 +130,43 @@ class MicroBatcher:
                                for start in range(0, len(texts), LARGE_CALL_CHUNK)])
 
     def _pipeline(self, steps: Steps, taken: list[_Waiting]) -> None:
-        """Run a batch's Python up to its first GIL-free call here and now, start that call on the
-        GIL-free thread at once, and leave the rest to a task."""
+        """Run a batch's Python up to its first GIL-free call here and now, and hand that call out."""
+        self._in_flight += 1
+        self._advance(steps, taken, lambda: next(steps))
+
+    def _advance(self, steps: Steps, taken: list[_Waiting], resume: Callable[[], Callable[[], Any]]) -> None:
+        """On the loop: run the batch's Python to its next GIL-free call and start that call on the
+        GIL-free thread, or deliver the batch when the generator returns."""
         try:
-            call = next(steps)
+            call = resume()
         except StopIteration as done:
             _deliver(taken, done.value)
-        except Exception as exc:
+        except Exception as exc:  # every request of the batch gets the error, the loop goes on
             _fail(taken, exc)
         else:
-            handed_out = asyncio.get_running_loop().run_in_executor(self._gil_free, call)
-            task = asyncio.get_running_loop().create_task(self._finish(steps, handed_out, taken))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            self._gil_free.submit(self._call_out, steps, taken, call)
             return
+        self._in_flight -= 1
         self._slots.release()
 
-    async def _finish(self, steps: Steps, handed_out: asyncio.Future[Any], taken: list[_Waiting]) -> None:
-        loop = asyncio.get_running_loop()
+    def _call_out(self, steps: Steps, taken: list[_Waiting], call: Callable[[], Any]) -> None:
+        """On the GIL-free thread: make the call, then have the loop go on with its result.
+
+        A plain callback rather than a future awaited by a task: the task's wake-up took one more turn of
+        the event loop after the call returned, and under load each turn runs every request ready by then.
+        """
         try:
-            while True:
-                handed_out = loop.run_in_executor(self._gil_free, steps.send(await handed_out))
-        except StopIteration as done:
-            _deliver(taken, done.value)
+            result, error = call(), None
         except Exception as exc:
-            _fail(taken, exc)
-        finally:
-            self._slots.release()
+            result, error = None, exc
+
+        def resume() -> Callable[[], Any]:
+            if error is not None:
+                raise error
+            return steps.send(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop closed while the call ran: nobody waits
+            self._loop.call_soon_threadsafe(self._advance, steps, taken, resume)
 
 
 def _deliver(taken: list[_Waiting], proba: np.ndarray) -> None:

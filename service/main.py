@@ -17,6 +17,7 @@ from madoguchi.settings import Settings
 from madoguchi.taxonomy import load_taxonomy
 from service import errors
 from service.batcher import MicroBatcher
+from service.deps import LoadedModel
 from service.middleware import BodyGuard
 from service.routes import catalog, classify, health
 
@@ -70,11 +71,11 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
         if app.state.classifier is None:
             load_classifier(app)
         if app.state.classifier is not None:
-            app.state.batcher = MicroBatcher(app.state.classifier.model)
-            app.state.batcher.start()
+            app.state.loaded = LoadedModel(app.state.classifier, MicroBatcher(app.state.classifier.model))
+            app.state.loaded.batcher.start()
         yield
-        if app.state.batcher is not None:
-            await app.state.batcher.stop()
+        if app.state.loaded is not None:
+            await app.state.loaded.batcher.stop()
 
     app = FastAPI(title="Madoguchi 窓口", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     app.state.routing = routing
     app.state.classifier = classifier
     app.state.resolved = resolved
-    app.state.batcher = None
+    app.state.loaded = None
     app.state.load_error = None
     errors.install(app)
     app.include_router(health.router)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
 
 from service.schemas import BatchResponse, ClassifyResponse
-from tests.conftest import TFIDF, start_server, store_settings
+from tests.conftest import TFIDF, free_port, start_server, store_settings
 
 pytestmark = pytest.mark.slow
 
@@ -178,3 +181,32 @@ def test_first_start_on_an_empty_store_trains_the_default_then_serves(tmp_path):
     finally:
         srv.process.terminate()
         srv.process.wait(timeout=10)
+
+
+def test_without_a_model_the_server_stays_up_and_says_why(tmp_path):
+    """`serve --no-train` on an empty store: liveness yes, readiness and classify 503 with the reason."""
+    _, env = store_settings(tmp_path)
+    port = free_port()
+    log = tmp_path / "server.log"
+    process = subprocess.Popen([sys.executable, "-m", "madoguchi.cli", "serve", "--no-train", "--port", str(port)],
+                               env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        ready = httpx.get(f"{url}/readyz")
+        assert ready.status_code == 503 and ready.json()["error"] == "model_not_loaded"
+        for path, body in (("/v1/classify", {"text": "住民票がほしい"}), ("/v1/classify/batch", {"texts": ["住民票"]})):
+            answer = httpx.post(f"{url}{path}", json=body, timeout=10)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"] == "model_not_loaded"
+            assert "@champion" in answer.json()["message"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

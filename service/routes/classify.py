@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from madoguchi.inference import Candidate, Classification, Classifier, ModelInfo
 from madoguchi.routing import RoutingTable, UnknownMunicipalityError
 from madoguchi.text import TextError
-from service.deps import BatcherDep, ClassifierDep, SettingsDep
+from service.deps import ModelDep, SettingsDep
 from service.errors import ApiError
 from service.schemas import BatchRequest, BatchResponse, ClassifyRequest, ClassifyResponse, ErrorResponse
 
@@ -86,9 +86,10 @@ def _log(info: ModelInfo, results: list[Classification], started: float, municip
 
 
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
-async def classify(request: ClassifyRequest, classifier: ClassifierDep, batcher: BatcherDep) -> Response:
+async def classify(request: ClassifyRequest, model: ModelDep) -> Response:
     """Classify one inquiry: category, confidence, alternatives, review flag and route."""
     started = time.perf_counter()
+    classifier, batcher = model.classifier, model.batcher
     table = _table(classifier, request.municipality)
     proba = await batcher.predict_proba(_prepare(classifier, [request.text], batch=False))
     results = classifier.answers(proba, table, request.top_k)
@@ -97,10 +98,10 @@ async def classify(request: ClassifyRequest, classifier: ClassifierDep, batcher:
 
 
 @router.post("/classify/batch", response_model=BatchResponse, responses=ERRORS)
-async def classify_batch(request: BatchRequest, classifier: ClassifierDep, batcher: BatcherDep,
-                         settings: SettingsDep) -> Response:
+async def classify_batch(request: BatchRequest, model: ModelDep, settings: SettingsDep) -> Response:
     """Classify up to 1,000 inquiries in one call; answers come in the order of `texts`."""
     started = time.perf_counter()
+    classifier, batcher = model.classifier, model.batcher
     if len(request.texts) > settings.max_batch:
         raise ApiError(422, "batch_too_large",
                        f"{len(request.texts)} texts in one batch; the limit is {settings.max_batch}")
@@ -108,5 +109,5 @@ async def classify_batch(request: BatchRequest, classifier: ClassifierDep, batch
     prepared = _prepare(classifier, request.texts, batch=True)
     results = classifier.answers(await batcher.predict_proba(prepared), table, request.top_k) if prepared else []
     _log(classifier.info, results, started, request.municipality)
-    model = _model_out(classifier.info)
-    return _json({"results": [_answer(r, model) for r in results]})
+    model_out = _model_out(classifier.info)
+    return _json({"results": [_answer(r, model_out) for r in results]})

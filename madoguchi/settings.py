@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,8 +47,12 @@ class Settings(BaseSettings):
     max_top_k: int = Field(default=10, ge=1)
     baseline_endpoint: bool = Field(default=False, description="Mount POST /v1/baseline (benchmarks only).")
     access_log: bool = Field(default=False, description=(
-        "uvicorn's line per request. Off by default: the service logs every answer (model version, codes, "
-        "timing; never the text), and writing both took a sixth of a TF-IDF request's time."))
+        "uvicorn's line per request. Off by default: the service logs what it answers (below), and writing "
+        "both took a sixth of a TF-IDF request's time."))
+    answer_log: Literal["summary", "each", "off"] = Field(default="summary", description=(
+        "What the service logs of its answers (model version, codes, review flags, timings; never the text): "
+        "a summary line every `answer_log_interval_s`, a line per request, or nothing."))
+    answer_log_interval_s: float = Field(default=60.0, gt=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -3,7 +3,7 @@
 They are `async def` although they await nothing: FastAPI runs plain `def`
 dependencies in a thread pool, and that hand-off cost more per request than
 the TF-IDF model itself (py-spy under wrk load). The classify routes take one
-dependency, the loaded model with its batcher, rather than one for each:
+dependency, the loaded model with its batcher and answer log, rather than one for each:
 every dependency FastAPI solves costs a request ~20 µs of bookkeeping
 (cache keys, scopes, its own `Request` parameter), some 3 % of the served
 ensemble's time at 16 connections (benchmarks/README.md, sixth round).
@@ -20,6 +20,7 @@ from madoguchi.inference import Classifier
 from madoguchi.routing import RoutingTable
 from madoguchi.settings import Settings
 from madoguchi.taxonomy import Taxonomy
+from service.answer_log import AnswerLog
 from service.batcher import MicroBatcher
 from service.errors import ApiError
 
@@ -38,10 +39,12 @@ async def get_routing(request: Request) -> dict[str, RoutingTable]:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """The served classifier and the batcher that shares its model calls between requests."""
+    """The served classifier, the batcher that shares its model calls between requests, and the log of
+    what it answers."""
 
     classifier: Classifier
     batcher: MicroBatcher
+    answers: AnswerLog
 
 
 async def get_model(request: Request) -> LoadedModel:

@@ -16,6 +16,7 @@ from madoguchi.served_model import ResolvedVersion
 from madoguchi.settings import Settings
 from madoguchi.taxonomy import load_taxonomy
 from service import errors
+from service.answer_log import AnswerLog
 from service.batcher import MicroBatcher
 from service.deps import LoadedModel
 from service.middleware import BodyGuard
@@ -70,12 +71,17 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.classifier is None:
             load_classifier(app)
-        if app.state.classifier is not None:
-            app.state.loaded = LoadedModel(app.state.classifier, MicroBatcher(app.state.classifier.model))
+        classifier = app.state.classifier
+        if classifier is not None:
+            app.state.loaded = LoadedModel(classifier, MicroBatcher(classifier.model),
+                                           AnswerLog(classifier.info, settings.answer_log,
+                                                     settings.answer_log_interval_s))
             app.state.loaded.batcher.start()
+            app.state.loaded.answers.start()
         yield
         if app.state.loaded is not None:
             await app.state.loaded.batcher.stop()
+            await app.state.loaded.answers.stop()
 
     app = FastAPI(title="Madoguchi 窓口", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

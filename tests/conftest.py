@@ -85,7 +85,8 @@ def start_server(env: dict[str, str], log: Path, extra: tuple[str, ...] = ("--no
 @pytest.fixture(scope="session")
 def server(trained_store, tmp_path_factory) -> Iterator[Server]:
     """A real uvicorn process on a free loopback port, serving the store's @champion."""
-    srv = start_server(trained_store.env, tmp_path_factory.mktemp("server") / "server.log")
+    env = {**trained_store.env, "MADOGUCHI_ANSWER_LOG_INTERVAL_S": "0.5"}  # summaries within the tests' time
+    srv = start_server(env, tmp_path_factory.mktemp("server") / "server.log")
     yield srv
     srv.process.terminate()
     srv.process.wait(timeout=10)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 import orjson
@@ -16,8 +15,6 @@ from service.errors import ApiError
 from service.schemas import BatchRequest, BatchResponse, ClassifyRequest, ClassifyResponse, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["classify"])
-# Logs which model version answered and what it decided; never the text itself.
-log = logging.getLogger("madoguchi.answers")
 
 ERRORS = {400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 415: {"model": ErrorResponse},
           422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
@@ -77,14 +74,6 @@ def _json(content: dict) -> Response:
     return Response(orjson.dumps(content), media_type="application/json")
 
 
-def _log(info: ModelInfo, results: list[Classification], started: float, municipality: str | None) -> None:
-    if log.isEnabledFor(logging.INFO):
-        codes = ",".join(r.category.code if r.category else "-" for r in results[:20])
-        log.info("model=%s/%s municipality=%s n=%d codes=%s review=%d ms=%.2f", info.name, info.version,
-                 municipality or "-", len(results), codes, sum(r.needs_review for r in results),
-                 (time.perf_counter() - started) * 1000)
-
-
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
 async def classify(request: ClassifyRequest, model: ModelDep) -> Response:
     """Classify one inquiry: category, confidence, alternatives, review flag and route."""
@@ -93,7 +82,7 @@ async def classify(request: ClassifyRequest, model: ModelDep) -> Response:
     table = _table(classifier, request.municipality)
     proba = await batcher.predict_proba(_prepare(classifier, [request.text], batch=False))
     results = classifier.answers(proba, table, request.top_k)
-    _log(classifier.info, results, started, request.municipality)
+    model.answers.record(results, (time.perf_counter() - started) * 1000, request.municipality)
     return _json(_answer(results[0], _model_out(classifier.info)))
 
 
@@ -108,6 +97,6 @@ async def classify_batch(request: BatchRequest, model: ModelDep, settings: Setti
     table = _table(classifier, request.municipality)
     prepared = _prepare(classifier, request.texts, batch=True)
     results = classifier.answers(await batcher.predict_proba(prepared), table, request.top_k) if prepared else []
-    _log(classifier.info, results, started, request.municipality)
+    model.answers.record(results, (time.perf_counter() - started) * 1000, request.municipality)
     model_out = _model_out(classifier.info)
     return _json({"results": [_answer(r, model_out) for r in results]})

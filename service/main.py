@@ -92,9 +92,10 @@ def create_app(settings: Settings | None = None, classifier: Classifier | None =
     app.state.loaded = None
     app.state.load_error = None
     errors.install(app)
+    # Classify first: routes are matched in order, and it takes nearly all the traffic.
+    app.include_router(classify.router)
     app.include_router(health.router)
     app.include_router(catalog.router)
-    app.include_router(classify.router)
     if settings.baseline_endpoint:
         from service.routes import baseline
 

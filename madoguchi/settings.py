@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from madoguchi.paths import CACHE_DIR, DATASETS_DIR, PROJECT_ROOT
 from madoguchi.text import DEFAULT_MAX_CHARS
 
+AnswerLogMode = Literal["summary", "each", "off"]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(default=False, description=(
         "uvicorn's line per request. Off by default: the service logs what it answers (below), and writing "
         "both took a sixth of a TF-IDF request's time."))
-    answer_log: Literal["summary", "each", "off"] = Field(default="summary", description=(
+    answer_log: AnswerLogMode = Field(default="summary", description=(
         "What the service logs of its answers (model version, codes, review flags, timings; never the text): "
         "a summary line every `answer_log_interval_s`, a line per request, or nothing."))
     answer_log_interval_s: float = Field(default=60.0, gt=0)

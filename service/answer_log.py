@@ -18,15 +18,13 @@ import asyncio
 import logging
 from array import array
 from collections import Counter
-from typing import Literal
 
 import numpy as np
 
 from madoguchi.inference import Classification, ModelInfo
+from madoguchi.settings import AnswerLogMode
 
 log = logging.getLogger("madoguchi.answers")
-
-AnswerLogMode = Literal["summary", "each", "off"]
 
 
 def _codes(results: list[Classification]) -> list[str]:

@@ -138,14 +138,12 @@ class MicroBatcher:
         """On the loop: run the batch's Python to its next GIL-free call and start that call on the
         GIL-free thread, or deliver the batch when the generator returns."""
         try:
-            call = resume()
+            self._gil_free.submit(self._call_out, steps, taken, resume())
+            return
         except StopIteration as done:
             _deliver(taken, done.value)
-        except Exception as exc:  # every request of the batch gets the error, the loop goes on
+        except Exception as exc:  # every request of the batch gets the error (shutting down too), the loop goes on
             _fail(taken, exc)
-        else:
-            self._gil_free.submit(self._call_out, steps, taken, call)
-            return
         self._in_flight -= 1
         self._slots.release()
 

@@ -196,3 +196,26 @@ def test_a_lone_request_is_not_handed_out():
     assert one[0, 0] == 5.0 and two[:, 0].tolist() == [6.0, 7.0]
     assert model.in_flight_at_sync_calls == [0, 0]  # each ran whole, here: nothing to overlap
     assert model.gil_free_threads == [threading.main_thread().name] * 2
+
+
+class TwoCallModel(StagedEchoModel):
+    """Steps that hand out two calls in turn."""
+
+    def predict_proba_steps(self, texts):
+        yield partial(time.sleep, 0.05)
+        return (yield partial(self._slow, list(texts)))
+
+
+def test_requests_of_a_batch_cut_off_by_shutdown_get_an_error_not_a_hang():
+    model = TwoCallModel()
+
+    async def scenario():
+        batcher = MicroBatcher(model)
+        batcher.start()
+        waiting = [asyncio.create_task(batcher.predict_proba([f"t {i}"])) for i in range(2)]
+        await asyncio.sleep(0.01)  # the batch's first call is out on the GIL-free thread
+        await batcher.stop()  # its second call can no longer be handed out
+        return await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 2)
+
+    answers = run(scenario())
+    assert all(isinstance(a, RuntimeError) for a in answers), answers

@@ -62,7 +62,8 @@ class Server:
 
 
 def start_server(env: dict[str, str], log: Path, extra: tuple[str, ...] = ("--no-train",),
-                 timeout: float = 90) -> Server:
+                 timeout: float = 90, ready: str = "/readyz") -> Server:
+    """A `madoguchi serve` process, returned once `ready` answers 200 (/healthz: up, with or without a model)."""
     port = free_port()
     handle = log.open("wb")
     process = subprocess.Popen([sys.executable, "-m", "madoguchi.cli", "serve", "--port", str(port), *extra],
@@ -73,7 +74,7 @@ def start_server(env: dict[str, str], log: Path, extra: tuple[str, ...] = ("--no
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
                 return Server(url, process, log)
         except httpx.TransportError:
             pass

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from service.schemas import BatchResponse, ClassifyResponse
-from tests.conftest import TFIDF, free_port, start_server, store_settings
+from tests.conftest import TFIDF, start_server, store_settings
 
 pytestmark = pytest.mark.slow
 
@@ -189,20 +187,9 @@ def test_first_start_on_an_empty_store_trains_the_default_then_serves(tmp_path):
 def test_without_a_model_the_server_stays_up_and_says_why(tmp_path):
     """`serve --no-train` on an empty store: liveness yes, readiness and classify 503 with the reason."""
     _, env = store_settings(tmp_path)
-    port = free_port()
-    log = tmp_path / "server.log"
-    process = subprocess.Popen([sys.executable, "-m", "madoguchi.cli", "serve", "--no-train", "--port", str(port)],
-                               env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    srv = start_server(env, tmp_path / "server.log", ready="/healthz", timeout=60)
+    url = srv.url
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         ready = httpx.get(f"{url}/readyz")
         assert ready.status_code == 503 and ready.json()["error"] == "model_not_loaded"
         for path, body in (("/v1/classify", {"text": "住民票がほしい"}), ("/v1/classify/batch", {"texts": ["住民票"]})):
@@ -211,5 +198,5 @@ def test_without_a_model_the_server_stays_up_and_says_why(tmp_path):
             assert answer.json()["error"] == "model_not_loaded"
             assert "@champion" in answer.json()["message"]
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        srv.process.terminate()
+        srv.process.wait(timeout=10)

@@ -8,9 +8,12 @@ file (and line) at fault, and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from madoguchi.errors import CliError
 from madoguchi.served_model import ModelNotFoundError, ResolvedVersion
@@ -51,18 +54,18 @@ def train_default(settings: Settings, progress: bool = True) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
-
     from madoguchi.served_model import PendingResolve
 
     settings = _settings(args)
+    workers = settings.workers if args.workers is None else args.workers
+    if workers < 1:
+        raise CliError(f"--workers {workers}: a server needs at least one worker process")
     # Resolve the alias in a child process while this one imports the web stack.
     pending = PendingResolve(settings)
     import uvicorn
 
-    from service.main import create_app
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if workers == 1:
+        from service.main import create_app
     try:
         found: ResolvedVersion | None = pending.result()
     except ModelNotFoundError:
@@ -70,9 +73,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not args.no_train:
             train_default(settings)
             found = PendingResolve(settings).result()
-    uvicorn.run(create_app(settings, resolved=found), host=args.host or settings.host,
-                port=args.port or settings.port, log_level="info", access_log=settings.access_log, workers=1)
+    common = {"host": args.host or settings.host, "port": args.port or settings.port, "log_level": "info",
+              "log_config": log_config(), "access_log": settings.access_log}
+    if workers == 1:
+        uvicorn.run(create_app(settings, resolved=found), workers=1, **common)
+    else:
+        # Each worker is a new interpreter that builds its own app, and its settings, from the environment;
+        # this process only supervises them (uvicorn restarts one that dies).
+        os.environ["MLFLOW_TRACKING_URI"] = settings.tracking_uri
+        uvicorn.run("service.main:create_app", factory=True, workers=workers, **common)
     return 0
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up plus the service's own loggers.
+
+    uvicorn applies it in each worker process, where a `logging.basicConfig` made here would not reach:
+    without it, a worker's answer summaries and start-up lines were lost.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["madoguchi"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["madoguchi"] = {"class": "logging.StreamHandler", "formatter": "madoguchi",
+                                       "stream": "ext://sys.stderr"}
+    config["loggers"]["madoguchi"] = {"handlers": ["madoguchi"], "level": "INFO", "propagate": False}
+    return config
 
 
 def _classifier(settings: Settings, model_uri: str | None = None):
@@ -249,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--no-train", action="store_true", help="do not train when no @champion exists")
+    p.add_argument("--workers", type=int,
+                   help="server processes (default: MADOGUCHI_WORKERS, else 1); each loads its own copy of the model")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("classify", help="classify one text")

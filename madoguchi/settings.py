@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         "What the service logs of its answers (model version, codes, review flags, timings; never the text): "
         "a summary line every `answer_log_interval_s`, a line per request, or nothing."))
     answer_log_interval_s: float = Field(default=60.0, gt=0)
+    workers: int = Field(default=1, ge=1, le=64, description=(
+        "Server processes. One event loop runs each request's Python, so one process uses about one core; "
+        "each further process adds its own copy of the model (~130 MB private memory for the default "
+        "ensemble) and its own batching."))
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

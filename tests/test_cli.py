@@ -95,3 +95,8 @@ def test_unknown_municipality_is_a_one_line_error(trained_store):
     proc = run(trained_store.env, "classify", "住民票", "--municipality", "atlantis")
     assert proc.returncode == 2
     assert "unknown municipality 'atlantis'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_refuses_fewer_than_one_worker(trained_store):
+    proc = run(trained_store.env, "serve", "--no-train", "--workers", "0")
+    assert proc.returncode == 2 and "--workers 0" in proc.stderr and "Traceback" not in proc.stderr

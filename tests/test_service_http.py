@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -163,6 +165,33 @@ def test_server_survives_bad_input_and_never_logs_raw_text(server):
         time.sleep(0.2)
     log = server.log.read_text(encoding="utf-8", errors="replace")
     assert "秘密" not in log and "山田花子" not in log and "1111-2222" not in log
+
+
+def test_several_workers_each_load_the_model_answer_and_log(trained_store, tmp_path):
+    """`serve --workers 2`: two uvicorn worker processes, each with the model, each logging its answers
+    (a worker is a new interpreter: logging set up only in the command's own process would not reach it)."""
+    env = {**trained_store.env, "MADOGUCHI_ANSWER_LOG_INTERVAL_S": "0.5"}
+    srv = start_server(env, tmp_path / "server.log", extra=("--no-train", "--workers", "2"))
+    try:
+        deadline = time.monotonic() + 60
+        while srv.log.read_text(encoding="utf-8").count("serving model madoguchi-inquiry-router version 1") < 2:
+            assert time.monotonic() < deadline, srv.log.read_text(encoding="utf-8")
+            time.sleep(0.2)
+        log = srv.log.read_text(encoding="utf-8")
+        workers = {int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", log)}
+        assert len(workers) == 2 and srv.process.pid not in workers
+        for _ in range(20):  # a new connection each time: the kernel hands them to either worker
+            answer = httpx.post(f"{srv.url}/v1/classify", json={"text": "粗大ごみを出したい"}, timeout=10)
+            assert answer.status_code == 200 and answer.json()["category"]["code"] == "gomi"
+        summary = "madoguchi.answers: model=madoguchi-inquiry-router/1 requests="
+        while summary not in srv.log.read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, "no worker logged an answer summary"
+            time.sleep(0.2)
+    finally:
+        srv.process.terminate()
+        srv.process.wait(timeout=20)
+    for pid in workers:  # the supervisor took its workers down with it
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
 
 
 def test_first_start_on_an_empty_store_trains_the_default_then_serves(tmp_path):

@@ -20,8 +20,7 @@ from madoguchi.served_model import ModelNotFoundError, ResolvedVersion
 from madoguchi.settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
     if getattr(args, "tracking_uri", None):
         overrides["tracking_uri"] = args.tracking_uri
     return Settings(**overrides)
@@ -56,10 +55,8 @@ def train_default(settings: Settings, progress: bool = True) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from madoguchi.served_model import PendingResolve
 
-    settings = _settings(args)
-    workers = settings.workers if args.workers is None else args.workers
-    if workers < 1:
-        raise CliError(f"--workers {workers}: a server needs at least one worker process")
+    settings = _settings(args, **({} if args.workers is None else {"workers": args.workers}))
+    workers = settings.workers
     # Resolve the alias in a child process while this one imports the web stack.
     pending = PendingResolve(settings)
     import uvicorn

@@ -28,4 +28,9 @@ def describe(exc: BaseException) -> str | None:
     known += (CliError, FileNotFoundError)
     if isinstance(exc, known):
         return str(exc)
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # a setting from the environment or an option, out of its range
+        return f"{exc.title}: " + "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e['input']!r})" for e in exc.errors())
     return None

